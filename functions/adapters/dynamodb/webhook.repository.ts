@@ -1,0 +1,275 @@
+import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { ConflictError, type ErrorDetail, StaleVersionError } from '../../domain/errors.js';
+import type { Clock, WebhookPage, WebhookRepository } from '../../domain/ports.js';
+import { subscriptionPairs, type WebhookRecord } from '../../domain/webhook.js';
+import { isConditionalCheckFailed } from './document-client.js';
+import { itemKeys, WEBHOOK_SK_PREFIX } from './table-design.js';
+
+/** How long a fresh subscription claim counts as live even if its webhook does not (yet) list it. */
+export const DEFAULT_CLAIM_LEASE_MS = 60_000;
+const BATCH_GET_LIMIT = 100;
+const MAX_CLAIM_ATTEMPTS = 5;
+
+interface SubscriptionClaim {
+  readonly pk: string;
+  readonly sk: string;
+  readonly webhookId: string;
+  readonly url: string;
+  readonly eventType: string;
+  readonly claimedAt: number;
+}
+
+type ClaimOutcome = { readonly claimed: true } | { readonly claimed: false; readonly ownerId: string };
+
+/**
+ * Webhooks in DynamoDB, with (url, event type) uniqueness per tenant enforced by single-item conditional writes
+ * (no transactions, so the same code runs on DynamoDB, DynamoDB Local and the embedded store).
+ *
+ * Each (tenant, event type, url) has a subscription item naming the webhook that owns it. A webhook claims its
+ * pairs with conditional puts *before* its own item references them and releases them *after* its item stops
+ * referencing them, so the claims always cover every live subscription; they double as the fan-out index.
+ * A claim left behind by a crash between those writes is stale: its owner is gone or no longer lists the pair,
+ * and the claim is older than the lease. A stale claim is taken over with a conditional put on its exact
+ * previous state, so two writers racing for it cannot both win.
+ */
+export class DynamoWebhookRepository implements WebhookRepository {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly clock: Clock,
+    private readonly claimLeaseMs = DEFAULT_CLAIM_LEASE_MS,
+  ) {}
+
+  async create(webhook: WebhookRecord): Promise<void> {
+    const pairs = subscriptionPairs(webhook);
+    await this.claimAll(webhook, pairs);
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: toItem(webhook),
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (error) {
+      await this.releaseAll(webhook, pairs);
+      throw error;
+    }
+  }
+
+  async get(tenantId: string, id: string): Promise<WebhookRecord | undefined> {
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: itemKeys.webhook(tenantId, id), ConsistentRead: true }),
+    );
+    return Item && fromItem(Item);
+  }
+
+  async list(tenantId: string, page: { limit: number; afterId?: string }): Promise<WebhookPage> {
+    // One extra item tells whether another page follows, so the last page never carries a cursor.
+    const { Items = [] } = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': itemKeys.webhooksOf(tenantId), ':prefix': WEBHOOK_SK_PREFIX },
+        ScanIndexForward: false,
+        Limit: page.limit + 1,
+        ...(page.afterId !== undefined && { ExclusiveStartKey: itemKeys.webhook(tenantId, page.afterId) }),
+      }),
+    );
+    const items = Items.slice(0, page.limit).map(fromItem);
+    const last = items.at(-1);
+    return Items.length > page.limit && last ? { items, lastId: last.id } : { items };
+  }
+
+  async update(next: WebhookRecord, previous: WebhookRecord): Promise<void> {
+    const previousKeys = new Set(subscriptionPairs(previous).map(pairKey));
+    const nextKeys = new Set(subscriptionPairs(next).map(pairKey));
+    const added = subscriptionPairs(next).filter((pair) => !previousKeys.has(pairKey(pair)));
+    const removed = subscriptionPairs(previous).filter((pair) => !nextKeys.has(pairKey(pair)));
+
+    await this.claimAll(next, added);
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: toItem(next),
+          ConditionExpression: 'version = :version',
+          ExpressionAttributeValues: { ':version': previous.version },
+        }),
+      );
+    } catch (error) {
+      await this.releaseAll(next, added);
+      if (isConditionalCheckFailed(error)) throw new StaleVersionError(next.id);
+      throw error;
+    }
+    await this.releaseAll(next, removed);
+  }
+
+  async delete(tenantId: string, id: string): Promise<WebhookRecord | undefined> {
+    try {
+      const { Attributes } = await this.db.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: itemKeys.webhook(tenantId, id),
+          ConditionExpression: 'attribute_exists(pk)',
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      if (!Attributes) return undefined;
+      const deleted = fromItem(Attributes);
+      await this.releaseAll(deleted, subscriptionPairs(deleted));
+      return deleted;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async findSubscribers(tenantId: string, eventType: string): Promise<WebhookRecord[]> {
+    const claims: SubscriptionClaim[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': itemKeys.subscriptionsOf(tenantId, eventType) },
+          ...(startKey && { ExclusiveStartKey: startKey }),
+        }),
+      );
+      claims.push(...((page.Items ?? []) as SubscriptionClaim[]));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+
+    const webhooks = await this.batchGetWebhooks(tenantId, [...new Set(claims.map((claim) => claim.webhookId))]);
+    const claimed = new Set(claims.map((claim) => `${claim.webhookId} ${claim.url}`));
+    // The webhook item is the source of truth; a claim whose webhook moved on is ignored.
+    return webhooks.filter(
+      (webhook) => webhook.enabled && webhook.events.includes(eventType) && claimed.has(`${webhook.id} ${webhook.url}`),
+    );
+  }
+
+  private async batchGetWebhooks(tenantId: string, ids: readonly string[]): Promise<WebhookRecord[]> {
+    const found: WebhookRecord[] = [];
+    for (let offset = 0; offset < ids.length; offset += BATCH_GET_LIMIT) {
+      let keys: Record<string, unknown>[] | undefined = ids
+        .slice(offset, offset + BATCH_GET_LIMIT)
+        .map((id) => itemKeys.webhook(tenantId, id));
+      for (let attempt = 0; keys && keys.length > 0; attempt += 1) {
+        if (attempt > 0) await delay(Math.min(1000, 25 * 2 ** attempt));
+        const result: BatchGetCommandOutput = await this.db.send(
+          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys } } }),
+        );
+        found.push(...(result.Responses?.[this.tableName] ?? []).map(fromItem));
+        keys = result.UnprocessedKeys?.[this.tableName]?.Keys;
+      }
+    }
+    return found;
+  }
+
+  /** Claims every pair for the webhook, or none: on any conflict the pairs claimed so far are released. */
+  private async claimAll(webhook: WebhookRecord, pairs: readonly Pair[]): Promise<void> {
+    const outcomes = await Promise.allSettled(pairs.map((pair) => this.claim(webhook, pair)));
+    const conflicts: ErrorDetail[] = [];
+    outcomes.forEach((outcome, index) => {
+      const pair = pairs[index]!;
+      if (outcome.status === 'fulfilled' && !outcome.value.claimed) {
+        conflicts.push({
+          path: `events[${webhook.events.indexOf(pair.eventType)}]`,
+          message: `webhook ${outcome.value.ownerId} already receives "${pair.eventType}" at this url`,
+        });
+      }
+    });
+    const failure = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+    if (conflicts.length > 0 || failure) {
+      const claimed = pairs.filter((_, index) => {
+        const outcome = outcomes[index];
+        return outcome?.status === 'fulfilled' && outcome.value.claimed;
+      });
+      await this.releaseAll(webhook, claimed);
+      if (failure) throw failure.reason;
+      throw new ConflictError('Another webhook already receives these events at this url', conflicts);
+    }
+  }
+
+  private async claim(webhook: WebhookRecord, pair: Pair): Promise<ClaimOutcome> {
+    const key = itemKeys.subscription(webhook.tenantId, pair.eventType, pair.url);
+    const claim = (condition: string, values: Record<string, unknown>) =>
+      this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...key, webhookId: webhook.id, url: pair.url, eventType: pair.eventType, claimedAt: this.clock.now().getTime() },
+          ConditionExpression: condition,
+          ExpressionAttributeValues: values,
+        }),
+      );
+
+    for (let attempt = 0; attempt < MAX_CLAIM_ATTEMPTS; attempt += 1) {
+      try {
+        await claim('attribute_not_exists(pk) OR webhookId = :self', { ':self': webhook.id });
+        return { claimed: true };
+      } catch (error) {
+        if (!isConditionalCheckFailed(error)) throw error;
+      }
+      const { Item } = await this.db.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
+      const existing = Item as SubscriptionClaim | undefined;
+      if (!existing) continue; // released in the meantime: try again
+      if (await this.isLive(webhook.tenantId, existing)) return { claimed: false, ownerId: existing.webhookId };
+      try {
+        await claim('webhookId = :stale AND claimedAt = :staleAt', {
+          ':stale': existing.webhookId,
+          ':staleAt': existing.claimedAt,
+        });
+        return { claimed: true };
+      } catch (error) {
+        if (!isConditionalCheckFailed(error)) throw error;
+      }
+    }
+    throw new ConflictError(`Could not claim "${pair.eventType}" at this url: too many concurrent changes, retry`);
+  }
+
+  private async isLive(tenantId: string, claim: SubscriptionClaim): Promise<boolean> {
+    if (this.clock.now().getTime() - claim.claimedAt < this.claimLeaseMs) return true;
+    const owner = await this.get(tenantId, claim.webhookId);
+    return owner !== undefined && owner.url === claim.url && owner.events.includes(claim.eventType);
+  }
+
+  private async releaseAll(webhook: WebhookRecord, pairs: readonly Pair[]): Promise<void> {
+    await Promise.all(
+      pairs.map(async (pair) => {
+        try {
+          await this.db.send(
+            new DeleteCommand({
+              TableName: this.tableName,
+              Key: itemKeys.subscription(webhook.tenantId, pair.eventType, pair.url),
+              ConditionExpression: 'webhookId = :self',
+              ExpressionAttributeValues: { ':self': webhook.id },
+            }),
+          );
+        } catch (error) {
+          if (!isConditionalCheckFailed(error)) throw error; // someone else owns it now: nothing to release
+        }
+      }),
+    );
+  }
+}
+
+type Pair = ReturnType<typeof subscriptionPairs>[number];
+const pairKey = (pair: Pair) => `${pair.eventType} ${pair.url}`;
+
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const toItem = (webhook: WebhookRecord) => ({ ...itemKeys.webhook(webhook.tenantId, webhook.id), ...webhook });
+
+const fromItem = (item: Record<string, unknown>): WebhookRecord => {
+  const { pk: _pk, sk: _sk, ...record } = item;
+  return record as unknown as WebhookRecord;
+};

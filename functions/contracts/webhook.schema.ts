@@ -1,0 +1,135 @@
+import { z } from 'zod';
+
+/** Webhook ids are `wh_` + a ULID: unique, and sortable by creation time. */
+export const WebhookId = z
+  .string()
+  .regex(/^wh_[0-9A-HJKMNP-TV-Z]{26}$/, 'must be a webhook id (wh_ followed by 26 characters)')
+  .meta({ id: 'WebhookId', example: 'wh_01JD3ZQ8Y5W9N6V7K2M4P0R8ST' });
+
+export const SECRET_PREFIX = 'whsec_';
+export const MIN_SECRET_BYTES = 24;
+export const MAX_SECRET_BYTES = 64;
+
+/** `whsec_` + base64 of 24–64 random bytes: the Standard Webhooks secret format. */
+export const WebhookSecret = z
+  .string()
+  .regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, 'must be "whsec_" followed by base64')
+  .refine((secret) => {
+    const bytes = Buffer.from(secret.slice(SECRET_PREFIX.length), 'base64').length;
+    return bytes >= MIN_SECRET_BYTES && bytes <= MAX_SECRET_BYTES;
+  }, `must encode between ${MIN_SECRET_BYTES} and ${MAX_SECRET_BYTES} bytes`)
+  .meta({ id: 'WebhookSecret', example: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' });
+
+const WebhookUrl = z
+  .url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL' })
+  .max(2048)
+  .describe('Absolute URL receiving the POSTs. https is required unless the deployment allows http (local mode).');
+
+const Name = z.string().trim().min(1).max(100);
+const Description = z.string().max(500);
+const EventNames = z
+  .array(z.string().min(1).max(100))
+  .min(1, 'must name at least one event type')
+  .max(50)
+  .describe('Event types this webhook receives; see GET /v1/event-types. `ping` cannot be listed.');
+
+const AttributeName = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be 1-64 letters, digits, or _.:-');
+const Filters = z
+  .record(AttributeName, z.array(z.string().min(1).max(256)).min(1).max(100))
+  .refine((filters) => Object.keys(filters).length <= 20, 'at most 20 filter attributes')
+  .describe(
+    'Only events whose attributes match are delivered: for every key, the event attribute of that name must equal one of the listed values.',
+  )
+  .meta({ example: { dcId: ['1', '2', '3'] } });
+
+const Metadata = z
+  .record(z.string().min(1).max(64), z.string().max(500))
+  .refine((metadata) => Object.keys(metadata).length <= 50, 'at most 50 metadata keys')
+  .describe('Your own key/value pairs, returned as given.');
+
+/** Body of POST /v1/webhooks. */
+export const WebhookCreate = z
+  .strictObject({
+    name: Name.optional().describe('Defaults to the host of `url`.'),
+    url: WebhookUrl,
+    events: EventNames,
+    filters: Filters.optional(),
+    enabled: z.boolean().default(true),
+    description: Description.optional(),
+    metadata: Metadata.optional(),
+    secret: WebhookSecret.optional().describe('Your own signing secret; one is generated when omitted.'),
+  })
+  .meta({ id: 'WebhookCreate' });
+export type WebhookCreate = z.output<typeof WebhookCreate>;
+
+const cannotRemove = (field: string) => ({ error: `${field} is required and cannot be removed` });
+/** `""` removes an optional property, `null` unsets it; both mean "remove". */
+const removable = <T extends z.ZodType>(schema: T) => z.union([schema, z.literal(''), z.null()]);
+
+/** Body of PATCH and PUT /v1/webhooks/{id}: only the fields given change. */
+export const WebhookPatch = z
+  .strictObject({
+    name: z.string(cannotRemove('name')).trim().min(1, 'name is required and cannot be removed').max(100),
+    url: z.string(cannotRemove('url')).min(1, 'url is required and cannot be removed').pipe(WebhookUrl),
+    events: z.array(z.string().min(1).max(100), cannotRemove('events')).min(1, 'events is required and cannot be removed').max(50),
+    filters: removable(Filters),
+    enabled: z.boolean(cannotRemove('enabled')),
+    description: removable(Description),
+    metadata: removable(Metadata),
+  })
+  .partial()
+  .meta({ id: 'WebhookPatch' });
+export type WebhookPatch = z.output<typeof WebhookPatch>;
+
+/** A webhook as the API returns it. The secret is only returned by create and GET .../secret. */
+export const Webhook = z
+  .object({
+    id: WebhookId,
+    name: z.string(),
+    url: z.string(),
+    events: z.array(z.string()),
+    filters: z.record(z.string(), z.array(z.string())).optional(),
+    enabled: z.boolean(),
+    description: z.string().optional(),
+    metadata: z.record(z.string(), z.string()).optional(),
+    createdAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime(),
+  })
+  .meta({ id: 'Webhook' });
+export type Webhook = z.infer<typeof Webhook>;
+
+export const WebhookWithSecret = Webhook.extend({ secret: WebhookSecret }).meta({ id: 'WebhookWithSecret' });
+
+export const WebhookSecretResponse = z.object({ secret: WebhookSecret }).meta({ id: 'WebhookSecretResponse' });
+
+const FieldChange = z.object({ from: z.unknown(), to: z.unknown() });
+export const WebhookUpdateResponse = z
+  .object({
+    webhook: Webhook,
+    changes: z.record(z.string(), FieldChange).describe('Every property that changed, with its old and new value.'),
+  })
+  .meta({ id: 'WebhookUpdateResponse' });
+
+export const MAX_PAGE_SIZE = 100;
+export const DEFAULT_PAGE_SIZE = 20;
+
+export const WebhookListQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(DEFAULT_PAGE_SIZE),
+  cursor: z.string().min(1).max(512).optional().describe('`nextCursor` of the previous page.'),
+});
+export type WebhookListQuery = z.output<typeof WebhookListQuery>;
+
+export const WebhookList = z
+  .object({
+    data: z.array(Webhook).describe('Newest first (ids are time-ordered).'),
+    nextCursor: z.string().nullable().describe('Pass as `cursor` for the next page; null on the last page.'),
+  })
+  .meta({ id: 'WebhookList' });
+
+export const PingAccepted = z
+  .object({ deliveryId: z.string(), eventId: z.string(), status: z.literal('queued') })
+  .meta({ id: 'PingAccepted' });
+
+export const RegionQuery = z.object({
+  region: z.string().optional().describe('When given, must equal the region of this deployment.'),
+});

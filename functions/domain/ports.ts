@@ -1,0 +1,54 @@
+import type { WebhookRecord } from './webhook.js';
+
+/**
+ * The ports the domain needs. Adapters in functions/adapters implement them; nothing here knows about AWS.
+ */
+export interface WebhookPage {
+  readonly items: readonly WebhookRecord[];
+  /** Id of the last item when more items follow, else undefined. */
+  readonly lastId?: string;
+}
+
+export interface WebhookRepository {
+  /** Stores a new webhook. Throws ConflictError when another webhook of the tenant has one of its (url, event) pairs. */
+  create(webhook: WebhookRecord): Promise<void>;
+  get(tenantId: string, id: string): Promise<WebhookRecord | undefined>;
+  /** Newest first. `afterId` continues after the webhook with that id. */
+  list(tenantId: string, page: { limit: number; afterId?: string }): Promise<WebhookPage>;
+  /**
+   * Replaces `previous` by `next`. Throws StaleVersionError when the stored version is no longer
+   * `previous.version`, ConflictError when a new (url, event) pair belongs to another webhook.
+   */
+  update(next: WebhookRecord, previous: WebhookRecord): Promise<void>;
+  /** Deletes and returns the webhook, or undefined when it does not exist. */
+  delete(tenantId: string, id: string): Promise<WebhookRecord | undefined>;
+  /** Enabled webhooks of the tenant subscribed to the event type: the delivery fan-out. */
+  findSubscribers(tenantId: string, eventType: string): Promise<WebhookRecord[]>;
+}
+
+/** An event addressed to one webhook: the unit of work of the delivery pipeline. */
+export interface DeliveryRequest {
+  readonly deliveryId: string;
+  readonly tenantId: string;
+  readonly webhookId: string;
+  readonly event: {
+    readonly id: string;
+    readonly type: string;
+    readonly timestamp: string;
+    readonly data: unknown;
+  };
+}
+
+export interface DeliveryQueue {
+  enqueue(request: DeliveryRequest): Promise<void>;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+export interface IdGenerator {
+  webhookId(): string;
+  deliveryId(): string;
+  eventId(): string;
+}

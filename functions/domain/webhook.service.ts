@@ -1,0 +1,211 @@
+import { isDeepStrictEqual } from 'node:util';
+import { findEventType, pingEventType } from '../contracts/event-catalogue.js';
+import type { Webhook, WebhookCreate, WebhookPatch } from '../contracts/webhook.schema.js';
+import {
+  type ErrorDetail,
+  NotFoundError,
+  PreconditionFailedError,
+  StaleVersionError,
+  ValidationError,
+} from './errors.js';
+import type { Clock, DeliveryQueue, IdGenerator, WebhookRepository } from './ports.js';
+import { generateSecret, toWebhookView, type WebhookRecord } from './webhook.js';
+
+export interface WebhookPolicy {
+  /** Accept `http://` URLs (local mode); otherwise only `https://`. */
+  readonly allowHttpUrls: boolean;
+}
+
+export interface Versioned<T> {
+  readonly value: T;
+  /** Changes on every write; the HTTP layer exposes it as the ETag. */
+  readonly version: number;
+}
+
+export type FieldChanges = Record<string, { from: unknown; to: unknown }>;
+
+const MAX_UPDATE_ATTEMPTS = 3;
+const EDITABLE_FIELDS = ['name', 'url', 'events', 'filters', 'enabled', 'description', 'metadata'] as const;
+type EditableField = (typeof EDITABLE_FIELDS)[number];
+
+/** The webhook use cases. Callers are already authenticated; `tenantId` scopes every operation. */
+export class WebhookService {
+  constructor(
+    private readonly deps: {
+      readonly webhooks: WebhookRepository;
+      readonly deliveries: DeliveryQueue;
+      readonly clock: Clock;
+      readonly ids: IdGenerator;
+      readonly policy: WebhookPolicy;
+    },
+  ) {}
+
+  async create(tenantId: string, input: WebhookCreate): Promise<{ webhook: Webhook; secret: string }> {
+    const events = this.checkSubscription(input.url, input.events);
+    const now = this.deps.clock.now().toISOString();
+    const record: WebhookRecord = {
+      tenantId,
+      id: this.deps.ids.webhookId(),
+      name: input.name ?? new URL(input.url).host,
+      url: input.url,
+      events,
+      ...(input.filters && { filters: input.filters }),
+      enabled: input.enabled,
+      ...(input.description !== undefined && { description: input.description }),
+      ...(input.metadata && { metadata: input.metadata }),
+      secret: input.secret ?? generateSecret(),
+      version: 1,
+      createdAt: now,
+      updatedAt: now,
+    };
+    await this.deps.webhooks.create(record);
+    return { webhook: toWebhookView(record), secret: record.secret };
+  }
+
+  async list(tenantId: string, page: { limit: number; cursor?: string }) {
+    const result = await this.deps.webhooks.list(tenantId, {
+      limit: page.limit,
+      ...(page.cursor !== undefined && { afterId: decodeCursor(page.cursor) }),
+    });
+    return {
+      data: result.items.map(toWebhookView),
+      nextCursor: result.lastId === undefined ? null : encodeCursor(result.lastId),
+    };
+  }
+
+  async get(tenantId: string, id: string): Promise<Versioned<Webhook>> {
+    const record = await this.require(tenantId, id);
+    return { value: toWebhookView(record), version: record.version };
+  }
+
+  async getSecret(tenantId: string, id: string): Promise<string> {
+    return (await this.require(tenantId, id)).secret;
+  }
+
+  /**
+   * Applies a partial update. `""` and `null` remove an optional property. Without `expectedVersion` a
+   * concurrent write is retried on the fresh copy (field-level patches commute); with it, a concurrent write
+   * is a PreconditionFailedError.
+   */
+  async update(
+    tenantId: string,
+    id: string,
+    patch: WebhookPatch,
+    expectedVersion?: number,
+  ): Promise<Versioned<{ webhook: Webhook; changes: FieldChanges }>> {
+    for (let attempt = 1; ; attempt += 1) {
+      const previous = await this.require(tenantId, id);
+      if (expectedVersion !== undefined && previous.version !== expectedVersion) {
+        throw new PreconditionFailedError(`webhook ${id} is at version ${previous.version}, not ${expectedVersion}`);
+      }
+      const { next, changes } = this.applyPatch(previous, patch);
+      if (Object.keys(changes).length === 0) {
+        return { value: { webhook: toWebhookView(previous), changes }, version: previous.version };
+      }
+      try {
+        await this.deps.webhooks.update(next, previous);
+        return { value: { webhook: toWebhookView(next), changes }, version: next.version };
+      } catch (error) {
+        if (!(error instanceof StaleVersionError)) throw error;
+        if (expectedVersion !== undefined) {
+          throw new PreconditionFailedError(`webhook ${id} was modified concurrently`);
+        }
+        if (attempt >= MAX_UPDATE_ATTEMPTS) throw error;
+      }
+    }
+  }
+
+  async delete(tenantId: string, id: string): Promise<Webhook> {
+    const deleted = await this.deps.webhooks.delete(tenantId, id);
+    if (!deleted) throw webhookNotFound(id);
+    return toWebhookView(deleted);
+  }
+
+  /** Queues a signed `ping` event for the webhook and returns the ids a receiver will see. */
+  async ping(tenantId: string, id: string): Promise<{ deliveryId: string; eventId: string }> {
+    const webhook = await this.require(tenantId, id);
+    const deliveryId = this.deps.ids.deliveryId();
+    const eventId = this.deps.ids.eventId();
+    const data = pingEventType.schema.parse({
+      webhookId: webhook.id,
+      message: `Test event for webhook "${webhook.name}"`,
+    });
+    await this.deps.deliveries.enqueue({
+      deliveryId,
+      tenantId,
+      webhookId: webhook.id,
+      event: { id: eventId, type: pingEventType.name, timestamp: this.deps.clock.now().toISOString(), data },
+    });
+    return { deliveryId, eventId };
+  }
+
+  private async require(tenantId: string, id: string): Promise<WebhookRecord> {
+    const record = await this.deps.webhooks.get(tenantId, id);
+    if (!record) throw webhookNotFound(id);
+    return record;
+  }
+
+  private applyPatch(previous: WebhookRecord, patch: WebhookPatch) {
+    const candidate: Record<string, unknown> = { ...previous };
+    for (const field of EDITABLE_FIELDS) {
+      const value = patch[field];
+      if (value === undefined) continue;
+      candidate[field] = value === '' || value === null ? undefined : value;
+    }
+    const url = candidate.url as string;
+    const events = this.checkSubscription(url, candidate.events as string[]);
+    candidate.events = events;
+
+    const changes: FieldChanges = {};
+    for (const field of EDITABLE_FIELDS) {
+      if (!isDeepStrictEqual(previous[field], candidate[field])) {
+        changes[field] = { from: previous[field] ?? null, to: candidate[field] ?? null };
+      }
+    }
+    const next = {
+      ...(Object.fromEntries(Object.entries(candidate).filter(([, v]) => v !== undefined)) as unknown as WebhookRecord),
+      version: previous.version + 1,
+      updatedAt: this.deps.clock.now().toISOString(),
+    };
+    return { next, changes };
+  }
+
+  /** Checks the URL scheme against the policy and the event names against the catalogue; returns the events de-duplicated. */
+  private checkSubscription(url: string, events: readonly string[]): string[] {
+    const problems: ErrorDetail[] = [];
+    if (!this.deps.policy.allowHttpUrls && new URL(url).protocol !== 'https:') {
+      problems.push({ path: 'url', message: 'must be an https URL' });
+    }
+    events.forEach((name, index) => {
+      const eventType = findEventType(name);
+      if (!eventType) {
+        problems.push({ path: `events[${index}]`, message: `unknown event type "${name}"` });
+      } else if (!eventType.subscribable) {
+        problems.push({
+          path: `events[${index}]`,
+          message: `"${name}" cannot be subscribed to; it is sent by POST /v1/webhooks/{id}/ping`,
+        });
+      }
+    });
+    if (problems.length > 0) throw new ValidationError(problems);
+    return [...new Set(events)];
+  }
+}
+
+const webhookNotFound = (id: string) => new NotFoundError(`No webhook with id ${id}`);
+
+
+/** Cursors are opaque to clients: base64url of the last id seen. */
+const encodeCursor = (lastId: string) => Buffer.from(JSON.stringify({ after: lastId })).toString('base64url');
+
+const decodeCursor = (cursor: string): string => {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (parsed && typeof parsed === 'object' && 'after' in parsed && typeof parsed.after === 'string') {
+      return parsed.after;
+    }
+  } catch {
+    // fall through to the validation error
+  }
+  throw new ValidationError([{ path: 'cursor', message: 'is not a cursor returned by this API' }]);
+};

@@ -1,0 +1,39 @@
+import { randomBytes } from 'node:crypto';
+import { SECRET_PREFIX, type Webhook } from '../contracts/webhook.schema.js';
+
+/** A webhook as stored: the API view plus its owner, signing secret and optimistic-concurrency version. */
+export interface WebhookRecord {
+  readonly tenantId: string;
+  readonly id: string;
+  readonly name: string;
+  readonly url: string;
+  readonly events: readonly string[];
+  readonly filters?: Readonly<Record<string, readonly string[]>>;
+  readonly enabled: boolean;
+  readonly description?: string;
+  readonly metadata?: Readonly<Record<string, string>>;
+  readonly secret: string;
+  readonly version: number;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+/** The (url, event type) pairs a webhook subscribes; each may belong to at most one webhook of a tenant. */
+export const subscriptionPairs = (webhook: Pick<WebhookRecord, 'url' | 'events'>) =>
+  webhook.events.map((eventType) => ({ url: webhook.url, eventType }));
+
+export const toWebhookView = (record: WebhookRecord): Webhook => ({
+  id: record.id,
+  name: record.name,
+  url: record.url,
+  events: [...record.events],
+  ...(record.filters && { filters: Object.fromEntries(Object.entries(record.filters).map(([k, v]) => [k, [...v]])) }),
+  enabled: record.enabled,
+  ...(record.description !== undefined && { description: record.description }),
+  ...(record.metadata && { metadata: { ...record.metadata } }),
+  createdAt: record.createdAt,
+  updatedAt: record.updatedAt,
+});
+
+/** A Standard Webhooks secret: `whsec_` + base64 of 32 random bytes. */
+export const generateSecret = (): string => SECRET_PREFIX + randomBytes(32).toString('base64');

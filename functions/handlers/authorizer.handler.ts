@@ -1,0 +1,5 @@
+import { createAuthorizer } from './authorizer.js';
+import { parseApiEnvironment } from './config.js';
+import { createApiKeyRepository } from './wiring.js';
+
+export const handler = createAuthorizer(createApiKeyRepository(parseApiEnvironment()));

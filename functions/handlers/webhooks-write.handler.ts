@@ -1,0 +1,21 @@
+import { parseApiEnvironment } from './config.js';
+import { createApiHandler } from './http/api-handler.js';
+import { webhookOperations } from './webhooks.operations.js';
+import { createLogger, createWebhookService } from './wiring.js';
+
+const env = parseApiEnvironment();
+const operations = webhookOperations(createWebhookService(env));
+
+/** Routes that change webhooks, reveal secrets or queue deliveries. */
+export const handler = createApiHandler({
+  operations: {
+    createWebhook: operations.createWebhook,
+    getWebhookSecret: operations.getWebhookSecret,
+    updateWebhook: operations.updateWebhook,
+    replaceWebhookFields: operations.replaceWebhookFields,
+    deleteWebhook: operations.deleteWebhook,
+    pingWebhook: operations.pingWebhook,
+  },
+  region: env.AWS_REGION,
+  logger: createLogger('webhooks-write'),
+});

@@ -1,0 +1,71 @@
+import { WebhookPathParameters } from '../contracts/api-routes.js';
+import { WebhookCreate, WebhookListQuery, WebhookPatch } from '../contracts/webhook.schema.js';
+import { NotFoundError } from '../domain/errors.js';
+import type { WebhookService } from '../domain/webhook.service.js';
+import type { ApiRequest, Operation, Operations } from './http/api-handler.js';
+import { httpErrors } from './http/http-error.js';
+
+/** Primary adapters of the webhook use cases: parse and validate, call the service, format. */
+export const webhookOperations = (service: WebhookService) => {
+  const tenantOf = (request: ApiRequest) => {
+    if (!request.principal) throw httpErrors.unauthorized();
+    return request.principal.tenantId;
+  };
+  /** A malformed id names no webhook: 404, exactly like a missing one. */
+  const webhookIdOf = (request: ApiRequest) => {
+    const parsed = WebhookPathParameters.safeParse(request.pathParameters);
+    if (!parsed.success) throw new NotFoundError(`No webhook with id ${request.pathParameters.id ?? ''}`);
+    return parsed.data.id;
+  };
+
+  const update: Operation = async (request) => {
+    const patch = WebhookPatch.parse(request.body);
+    const result = await service.update(tenantOf(request), webhookIdOf(request), patch, ifMatchVersion(request));
+    return { statusCode: 200, body: result.value, headers: { etag: etagOf(result.version) } };
+  };
+
+  return {
+    listWebhooks: async (request) => {
+      const query = WebhookListQuery.parse(request.query);
+      return { statusCode: 200, body: await service.list(tenantOf(request), query) };
+    },
+    getWebhook: async (request) => {
+      const { value, version } = await service.get(tenantOf(request), webhookIdOf(request));
+      return { statusCode: 200, body: value, headers: { etag: etagOf(version) } };
+    },
+    createWebhook: async (request) => {
+      const input = WebhookCreate.parse(request.body);
+      const { webhook, secret } = await service.create(tenantOf(request), input);
+      return {
+        statusCode: 201,
+        body: { ...webhook, secret },
+        headers: { location: `/v1/webhooks/${webhook.id}`, etag: etagOf(1) },
+      };
+    },
+    getWebhookSecret: async (request) => ({
+      statusCode: 200,
+      body: { secret: await service.getSecret(tenantOf(request), webhookIdOf(request)) },
+      headers: { 'cache-control': 'no-store' },
+    }),
+    updateWebhook: update,
+    replaceWebhookFields: update,
+    deleteWebhook: async (request) => ({
+      statusCode: 200,
+      body: await service.delete(tenantOf(request), webhookIdOf(request)),
+    }),
+    pingWebhook: async (request) => {
+      const { deliveryId, eventId } = await service.ping(tenantOf(request), webhookIdOf(request));
+      return { statusCode: 202, body: { deliveryId, eventId, status: 'queued' } };
+    },
+  } satisfies Operations;
+};
+
+const etagOf = (version: number) => `"${version}"`;
+
+const ifMatchVersion = (request: ApiRequest): number | undefined => {
+  const header = request.headers['if-match'];
+  if (header === undefined) return undefined;
+  const match = /^(?:W\/)?"(\d+)"$/.exec(header.trim());
+  if (!match?.[1]) throw httpErrors.invalidIfMatch();
+  return Number(match[1]);
+};

@@ -1,0 +1,239 @@
+import { createHash, randomUUID } from 'node:crypto';
+
+/**
+ * An in-process message queue with Amazon SQS standard-queue semantics: delays, visibility timeouts, receive
+ * counts, redrive to a dead-letter queue after maxReceiveCount receives, retention. Served over SQS's JSON wire
+ * protocol by sqs-protocol.ts so the real AWS SDK client talks to it. State is a plain object, persisted by
+ * the caller (see embedded-sqs.ts) so pending messages survive restarts.
+ */
+export interface MessageAttributeValue {
+  readonly DataType: string;
+  readonly StringValue?: string;
+  readonly BinaryValue?: string;
+}
+
+export interface StoredMessage {
+  readonly messageId: string;
+  readonly body: string;
+  readonly md5OfBody: string;
+  readonly messageAttributes: Record<string, MessageAttributeValue>;
+  readonly sentAt: number;
+  visibleAt: number;
+  receiveCount: number;
+  firstReceivedAt?: number;
+  receiptHandle?: string;
+}
+
+export interface QueueSettings {
+  /** Seconds a received message stays invisible. SQS default 30. */
+  visibilityTimeout: number;
+  /** Seconds new messages stay invisible. SQS default 0. */
+  delaySeconds: number;
+  /** Seconds a message is kept. SQS default 4 days. */
+  retentionSeconds: number;
+  redrive?: { deadLetterQueueName: string; maxReceiveCount: number };
+}
+
+export interface QueueState {
+  readonly name: string;
+  readonly createdAt: number;
+  settings: QueueSettings;
+  messages: StoredMessage[];
+}
+
+export interface ReceivedMessage {
+  readonly MessageId: string;
+  readonly ReceiptHandle: string;
+  readonly MD5OfBody: string;
+  readonly Body: string;
+  readonly Attributes: Record<string, string>;
+  readonly MessageAttributes?: Record<string, MessageAttributeValue>;
+}
+
+export class QueueError extends Error {
+  constructor(
+    readonly type: 'QueueDoesNotExist' | 'MessageNotInflight' | 'ReceiptHandleIsInvalid' | 'InvalidParameterValue',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'QueueError';
+  }
+}
+
+export const MAX_DELAY_SECONDS = 900;
+export const MAX_VISIBILITY_TIMEOUT_SECONDS = 43_200;
+const DEFAULT_SETTINGS: QueueSettings = { visibilityTimeout: 30, delaySeconds: 0, retentionSeconds: 345_600 };
+
+export const md5Hex = (text: string) => createHash('md5').update(text, 'utf8').digest('hex');
+
+export class QueueEngine {
+  private readonly queues = new Map<string, QueueState>();
+
+  constructor(
+    private readonly now: () => number = Date.now,
+    initial: readonly QueueState[] = [],
+  ) {
+    for (const queue of initial) this.queues.set(queue.name, queue);
+  }
+
+  /** Creates the queue, or updates its settings when it exists (SQS CreateQueue is idempotent). */
+  createQueue(name: string, settings: Partial<QueueSettings> = {}): QueueState {
+    const existing = this.queues.get(name);
+    if (existing) {
+      existing.settings = { ...existing.settings, ...settings };
+      return existing;
+    }
+    const queue: QueueState = { name, createdAt: this.now(), settings: { ...DEFAULT_SETTINGS, ...settings }, messages: [] };
+    this.queues.set(name, queue);
+    return queue;
+  }
+
+  queue(name: string): QueueState {
+    const queue = this.queues.get(name);
+    if (!queue) throw new QueueError('QueueDoesNotExist', `The specified queue ${name} does not exist.`);
+    return queue;
+  }
+
+  queueNames(): string[] {
+    return [...this.queues.keys()];
+  }
+
+  snapshot(): QueueState[] {
+    return [...this.queues.values()];
+  }
+
+  send(
+    name: string,
+    body: string,
+    options: { delaySeconds?: number; messageAttributes?: Record<string, MessageAttributeValue> } = {},
+  ): StoredMessage {
+    const queue = this.queue(name);
+    const delaySeconds = options.delaySeconds ?? queue.settings.delaySeconds;
+    if (!Number.isInteger(delaySeconds) || delaySeconds < 0 || delaySeconds > MAX_DELAY_SECONDS) {
+      throw new QueueError('InvalidParameterValue', `DelaySeconds must be an integer from 0 to ${MAX_DELAY_SECONDS}.`);
+    }
+    const sentAt = this.now();
+    const message: StoredMessage = {
+      messageId: randomUUID(),
+      body,
+      md5OfBody: md5Hex(body),
+      messageAttributes: options.messageAttributes ?? {},
+      sentAt,
+      visibleAt: sentAt + delaySeconds * 1000,
+      receiveCount: 0,
+    };
+    queue.messages.push(message);
+    return message;
+  }
+
+  /**
+   * Receives up to `max` visible messages, hiding each for the visibility timeout. A message already received
+   * maxReceiveCount times moves to the dead-letter queue instead, as SQS's redrive policy does.
+   */
+  receive(name: string, options: { max?: number; visibilityTimeout?: number } = {}): ReceivedMessage[] {
+    const queue = this.queue(name);
+    this.expire(queue);
+    const now = this.now();
+    const max = options.max ?? 1;
+    const visibilityTimeout = options.visibilityTimeout ?? queue.settings.visibilityTimeout;
+    const received: ReceivedMessage[] = [];
+    for (const message of [...queue.messages]) {
+      if (received.length >= max) break;
+      if (message.visibleAt > now) continue;
+      const redrive = queue.settings.redrive;
+      if (redrive && message.receiveCount >= redrive.maxReceiveCount) {
+        this.moveToDeadLetterQueue(queue, message, redrive.deadLetterQueueName);
+        continue;
+      }
+      message.receiveCount += 1;
+      message.firstReceivedAt ??= now;
+      message.receiptHandle = `${message.messageId}#${randomUUID()}`;
+      message.visibleAt = now + visibilityTimeout * 1000;
+      received.push({
+        MessageId: message.messageId,
+        ReceiptHandle: message.receiptHandle,
+        MD5OfBody: message.md5OfBody,
+        Body: message.body,
+        Attributes: {
+          ApproximateReceiveCount: String(message.receiveCount),
+          SentTimestamp: String(message.sentAt),
+          ApproximateFirstReceiveTimestamp: String(message.firstReceivedAt),
+        },
+        ...(Object.keys(message.messageAttributes).length > 0 && { MessageAttributes: message.messageAttributes }),
+      });
+    }
+    return received;
+  }
+
+  /** Deletes the message the receipt handle was issued for; deleting an already deleted message succeeds, as in SQS. */
+  delete(name: string, receiptHandle: string): void {
+    const queue = this.queue(name);
+    this.checkHandle(receiptHandle);
+    queue.messages = queue.messages.filter((message) => message.receiptHandle !== receiptHandle);
+  }
+
+  changeVisibility(name: string, receiptHandle: string, visibilityTimeout: number): void {
+    const queue = this.queue(name);
+    this.checkHandle(receiptHandle);
+    if (!Number.isInteger(visibilityTimeout) || visibilityTimeout < 0 || visibilityTimeout > MAX_VISIBILITY_TIMEOUT_SECONDS) {
+      throw new QueueError(
+        'InvalidParameterValue',
+        `VisibilityTimeout must be an integer from 0 to ${MAX_VISIBILITY_TIMEOUT_SECONDS}.`,
+      );
+    }
+    const message = queue.messages.find((candidate) => candidate.receiptHandle === receiptHandle);
+    if (!message || message.visibleAt <= this.now()) {
+      throw new QueueError('MessageNotInflight', 'The message referred to is not in flight.');
+    }
+    message.visibleAt = this.now() + visibilityTimeout * 1000;
+  }
+
+  purge(name: string): void {
+    this.queue(name).messages = [];
+  }
+
+  counts(name: string): { visible: number; inFlight: number; delayed: number; oldestSentAt?: number } {
+    const queue = this.queue(name);
+    this.expire(queue);
+    const now = this.now();
+    let visible = 0;
+    let inFlight = 0;
+    let delayed = 0;
+    for (const message of queue.messages) {
+      if (message.visibleAt <= now) visible += 1;
+      else if (message.receiveCount > 0) inFlight += 1;
+      else delayed += 1;
+    }
+    const oldest = queue.messages.reduce<number | undefined>(
+      (min, message) => (min === undefined || message.sentAt < min ? message.sentAt : min),
+      undefined,
+    );
+    return { visible, inFlight, delayed, ...(oldest !== undefined && { oldestSentAt: oldest }) };
+  }
+
+  /** Milliseconds until some message of the queue becomes visible, or undefined when it holds none. */
+  msUntilNextVisible(name: string): number | undefined {
+    const queue = this.queue(name);
+    if (queue.messages.length === 0) return undefined;
+    const next = Math.min(...queue.messages.map((message) => message.visibleAt));
+    return Math.max(0, next - this.now());
+  }
+
+  private moveToDeadLetterQueue(queue: QueueState, message: StoredMessage, deadLetterQueueName: string): void {
+    const deadLetterQueue = this.queue(deadLetterQueueName);
+    queue.messages = queue.messages.filter((candidate) => candidate !== message);
+    const { receiptHandle: _handle, ...rest } = message;
+    deadLetterQueue.messages.push({ ...rest, visibleAt: this.now() });
+  }
+
+  private expire(queue: QueueState): void {
+    const oldestKept = this.now() - queue.settings.retentionSeconds * 1000;
+    queue.messages = queue.messages.filter((message) => message.sentAt >= oldestKept);
+  }
+
+  private checkHandle(receiptHandle: string): void {
+    if (!receiptHandle.includes('#')) {
+      throw new QueueError('ReceiptHandleIsInvalid', `The input receipt handle "${receiptHandle}" is not valid.`);
+    }
+  }
+}

@@ -1,0 +1,263 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type {
+  APIGatewayProxyEvent,
+  APIGatewayProxyResult,
+  APIGatewayRequestAuthorizerEvent,
+  Context,
+} from 'aws-lambda';
+import { createTableIfMissing } from '../functions/adapters/dynamodb/create-table.js';
+import { createDocumentClient } from '../functions/adapters/dynamodb/document-client.js';
+import { DynamoApiKeyRepository, DynamoTenantRepository } from '../functions/adapters/dynamodb/tenant.repository.js';
+import { matchRoute, type RouteGroup } from '../functions/contracts/api-routes.js';
+import { generateApiKey } from '../functions/domain/api-key.js';
+import { TenantAdminService } from '../functions/domain/tenant-admin.service.js';
+import { errorResult } from '../functions/handlers/http/error-response.js';
+import { httpErrors } from '../functions/handlers/http/http-error.js';
+import { systemClock } from '../functions/handlers/wiring.js';
+import type { DevKey } from './dev-keys.js';
+import { startEmbeddedDynamoDb } from './embedded-dynamodb.js';
+import { EmbeddedSqs } from './embedded-sqs/embedded-sqs.js';
+
+export const LOCAL_TABLE_NAME = 'webhooks';
+export const LOCAL_DELIVERY_QUEUE = 'deliveries';
+export const LOCAL_DELIVERY_DLQ = 'deliveries-dlq';
+/** API Gateway's own payload limit; the handlers apply the API's tighter 64 KB limit. */
+const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
+const FOURTEEN_DAYS_SECONDS = 14 * 24 * 3600;
+
+export interface LocalPlatformOptions {
+  readonly port: number;
+  /** Where the store and queues persist; in memory when undefined. */
+  readonly dataDir?: string;
+  readonly region: string;
+  readonly allowHttpUrls: boolean;
+  /** Keys registered at start (DEV_API_KEY, DEV_TENANTS). */
+  readonly devKeys: readonly DevKey[];
+  readonly log: (line: string) => void;
+}
+
+export interface LocalPlatform {
+  readonly url: string;
+  readonly dynamoDbEndpoint: string;
+  readonly sqsEndpoint: string;
+  readonly deliveryQueueUrl: string;
+  readonly deliveryDeadLetterQueueUrl: string;
+  /** The key generated for tenant `dev` when no DEV_API_KEY was given. */
+  readonly generatedDevKey?: string;
+  stop(): Promise<void>;
+}
+
+type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+type AuthorizerHandler = (event: APIGatewayRequestAuthorizerEvent) => Promise<{ context?: Record<string, unknown> | null }>;
+
+/**
+ * The whole platform in one process: the same Lambda handlers behind an HTTP server that builds API Gateway
+ * events and runs the authorizer first, on an embedded DynamoDB-compatible store and an embedded SQS.
+ */
+export const startLocalPlatform = async (options: LocalPlatformOptions): Promise<LocalPlatform> => {
+  if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
+  const dynamo = await startEmbeddedDynamoDb(options.dataDir ? { path: join(options.dataDir, 'dynamodb') } : {});
+  const sqs = new EmbeddedSqs({ region: options.region, ...(options.dataDir && { dataDir: join(options.dataDir, 'sqs') }) });
+  await sqs.start();
+  sqs.createQueue(LOCAL_DELIVERY_DLQ, { retentionSeconds: FOURTEEN_DAYS_SECONDS });
+  const deliveryQueueUrl = sqs.createQueue(LOCAL_DELIVERY_QUEUE, {
+    visibilityTimeout: 180,
+    redrive: { deadLetterQueueName: LOCAL_DELIVERY_DLQ, maxReceiveCount: 5 },
+  });
+
+  // The environment CDK gives the functions on AWS, pointed at the embedded services. The credentials only
+  // satisfy the SDK's signer: every endpoint is local, so no request can reach AWS.
+  Object.assign(process.env, {
+    TABLE_NAME: LOCAL_TABLE_NAME,
+    AWS_REGION: options.region,
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    DYNAMODB_ENDPOINT: dynamo.endpoint,
+    SQS_ENDPOINT: sqs.endpoint,
+    DELIVERY_QUEUE_URL: deliveryQueueUrl,
+    ALLOW_HTTP_URLS: String(options.allowHttpUrls),
+    POWERTOOLS_DEV: 'true',
+  });
+  delete process.env.AWS_PROFILE;
+
+  await createTableIfMissing(new DynamoDBClient({ region: options.region, endpoint: dynamo.endpoint }), LOCAL_TABLE_NAME);
+  const generatedDevKey = await registerDevKeys(options, dynamo.endpoint);
+
+  // Imported only now, as Lambda loads them: each parses the environment at cold start.
+  const handlers: Record<RouteGroup, ProxyHandler> = {
+    webhooksRead: (await import('../functions/handlers/webhooks-read.handler.js')).handler,
+    webhooksWrite: (await import('../functions/handlers/webhooks-write.handler.js')).handler,
+    catalogue: (await import('../functions/handlers/catalogue.handler.js')).handler,
+  };
+  const authorizer: AuthorizerHandler = (await import('../functions/handlers/authorizer.handler.js')).handler;
+
+  const server = createServer((request, response) => {
+    serve(request, response, handlers, authorizer).catch((error: unknown) => {
+      options.log(`local server error: ${(error as Error).stack ?? String(error)}`);
+      if (!response.headersSent) send(response, errorResult(500, 'internal_error', 'An internal error occurred', []));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(options.port, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  return {
+    url,
+    dynamoDbEndpoint: dynamo.endpoint,
+    sqsEndpoint: sqs.endpoint,
+    deliveryQueueUrl,
+    deliveryDeadLetterQueueUrl: sqs.queueUrl(LOCAL_DELIVERY_DLQ),
+    ...(generatedDevKey && { generatedDevKey }),
+    stop: async () => {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await sqs.stop();
+      await dynamo.stop();
+    },
+  };
+};
+
+/** Registers DEV_API_KEY / DEV_TENANTS keys; without DEV_API_KEY, tenant `dev` gets a generated key kept in the data folder. */
+const registerDevKeys = async (options: LocalPlatformOptions, endpoint: string): Promise<string | undefined> => {
+  const db = createDocumentClient({ region: options.region, endpoint });
+  const admin = new TenantAdminService({
+    tenants: new DynamoTenantRepository(db, LOCAL_TABLE_NAME),
+    keys: new DynamoApiKeyRepository(db, LOCAL_TABLE_NAME),
+    clock: systemClock,
+  });
+  let generated: string | undefined;
+  const keys = [...options.devKeys];
+  if (!keys.some((devKey) => devKey.tenantId === 'dev')) {
+    generated = loadOrCreateGeneratedKey(options.dataDir);
+    keys.push({ tenantId: 'dev', key: generated, scopes: ['webhooks:read', 'webhooks:write'] });
+  }
+  for (const devKey of keys) {
+    await admin.ensureTenant(devKey.tenantId);
+    await admin.ensureKey(devKey.tenantId, devKey.key, devKey.scopes);
+  }
+  return generated;
+};
+
+const loadOrCreateGeneratedKey = (dataDir: string | undefined): string => {
+  if (!dataDir) return generateApiKey();
+  const file = join(dataDir, 'dev-api-key');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const key = generateApiKey();
+  writeFileSync(file, `${key}\n`, { mode: 0o600 });
+  return key;
+};
+
+const serve = async (
+  request: IncomingMessage,
+  response: ServerResponse,
+  handlers: Record<RouteGroup, ProxyHandler>,
+  authorizer: AuthorizerHandler,
+): Promise<void> => {
+  const body = await readBody(request);
+  if (body === undefined) return send(response, errorResult(413, 'payload_too_large', 'Request body too large', []));
+  const url = new URL(request.url ?? '/', 'http://local');
+  const method = request.method ?? 'GET';
+  const match = matchRoute(method, url.pathname);
+
+  // API Gateway sends unknown routes and wrong methods to the catalogue function, without authorization.
+  let group: RouteGroup = 'catalogue';
+  let authorizerContext: Record<string, unknown> | null = null;
+  if (match.kind === 'route') {
+    group = match.route.group;
+    if (match.route.scope !== null) {
+      try {
+        authorizerContext = (await authorizer(authorizerEvent(request, url))).context ?? null;
+      } catch {
+        const unauthorized = httpErrors.unauthorized();
+        return send(response, errorResult(401, unauthorized.code, unauthorized.message, [], unauthorized.headers));
+      }
+    }
+  }
+  const event = proxyEvent(request, url, body, match.kind === 'route' ? match.route.path : '/{proxy+}', authorizerContext);
+  send(response, await handlers[group](event, lambdaContext(group)));
+};
+
+const readBody = async (request: IncomingMessage): Promise<string | undefined> => {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_REQUEST_BYTES) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+};
+
+const singleValued = (request: IncomingMessage): Record<string, string> =>
+  Object.fromEntries(
+    Object.entries(request.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(',') : (value ?? '')]),
+  );
+
+const queryOf = (url: URL): Record<string, string> | null => {
+  const entries = [...url.searchParams.entries()];
+  return entries.length > 0 ? Object.fromEntries(entries) : null;
+};
+
+const authorizerEvent = (request: IncomingMessage, url: URL): APIGatewayRequestAuthorizerEvent =>
+  ({
+    type: 'REQUEST',
+    methodArn: `arn:aws:execute-api:local:000000000000:local/local/${request.method}${url.pathname}`,
+    resource: url.pathname,
+    path: url.pathname,
+    httpMethod: request.method ?? 'GET',
+    headers: singleValued(request),
+    queryStringParameters: queryOf(url),
+  }) as APIGatewayRequestAuthorizerEvent;
+
+const proxyEvent = (
+  request: IncomingMessage,
+  url: URL,
+  body: string,
+  resource: string,
+  authorizer: Record<string, unknown> | null,
+): APIGatewayProxyEvent => {
+  const method = request.method ?? 'GET';
+  return {
+    resource,
+    path: url.pathname,
+    httpMethod: method,
+    headers: singleValued(request),
+    multiValueHeaders: {},
+    queryStringParameters: queryOf(url),
+    multiValueQueryStringParameters: null,
+    pathParameters: null,
+    stageVariables: null,
+    body: body === '' ? null : body,
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'local',
+      authorizer,
+      httpMethod: method,
+      path: url.pathname,
+      protocol: `HTTP/${request.httpVersion}`,
+      requestId: randomUUID(),
+      requestTimeEpoch: Date.now(),
+      resourceId: 'local',
+      resourcePath: resource,
+      stage: 'local',
+      identity: { sourceIp: request.socket.remoteAddress ?? '127.0.0.1' },
+    } as APIGatewayProxyEvent['requestContext'],
+  };
+};
+
+const lambdaContext = (group: RouteGroup): Context =>
+  ({
+    functionName: `local-${group}`,
+    awsRequestId: randomUUID(),
+    getRemainingTimeInMillis: () => 30_000,
+  }) as Context;
+
+const send = (response: ServerResponse, result: APIGatewayProxyResult): void => {
+  response.writeHead(result.statusCode, (result.headers ?? {}) as Record<string, string>);
+  response.end(result.body);
+};
