@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -29,6 +29,15 @@ export const LOCAL_DELIVERY_DLQ = 'deliveries-dlq';
 /** API Gateway's own payload limit; the handlers apply the API's tighter 64 KB limit. */
 const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
 const FOURTEEN_DAYS_SECONDS = 14 * 24 * 3600;
+
+/** Where a running local platform's store is, for the admin CLI (written to the data folder at start). */
+export interface LocalTarget {
+  readonly region: string;
+  readonly tableName: string;
+  readonly dynamoDbEndpoint: string;
+}
+
+export const localTargetFile = (dataDir: string) => join(dataDir, 'local-target.json');
 
 export interface LocalPlatformOptions {
   readonly port: number;
@@ -86,6 +95,10 @@ export const startLocalPlatform = async (options: LocalPlatformOptions): Promise
   delete process.env.AWS_PROFILE;
 
   await createTableIfMissing(new DynamoDBClient({ region: options.region, endpoint: dynamo.endpoint }), LOCAL_TABLE_NAME);
+  if (options.dataDir) {
+    const target: LocalTarget = { region: options.region, tableName: LOCAL_TABLE_NAME, dynamoDbEndpoint: dynamo.endpoint };
+    writeFileSync(localTargetFile(options.dataDir), JSON.stringify(target, null, 2));
+  }
   const generatedDevKey = await registerDevKeys(options, dynamo.endpoint);
 
   // Imported only now, as Lambda loads them: each parses the environment at cold start.
@@ -117,6 +130,7 @@ export const startLocalPlatform = async (options: LocalPlatformOptions): Promise
       server.closeAllConnections();
       await sqs.stop();
       await dynamo.stop();
+      if (options.dataDir) rmSync(localTargetFile(options.dataDir), { force: true });
     },
   };
 };

@@ -32,12 +32,12 @@ const main = async () => {
     log,
   });
 
-  log(`webhook platform listening on ${platform.url}`);
   log(`  data: ${resolve(env.DATA_DIR)} (embedded DynamoDB at ${platform.dynamoDbEndpoint}, SQS at ${platform.sqsEndpoint})`);
   if (env.ALLOW_HTTP_URLS === 'true') log('  http:// webhook URLs are accepted (local mode; ALLOW_HTTP_URLS=false to refuse them)');
   if (platform.generatedDevKey) log(`  API key for tenant "dev" (read+write): ${platform.generatedDevKey}`);
   for (const devKey of devKeys) log(`  API key for tenant "${devKey.tenantId}": ${devKey.scopes.join(' ')}`);
   log(`  try: curl -H "x-api-key: <key>" ${platform.url}/v1/event-types`);
+  log(`webhook platform listening on ${platform.url}`);
 
   const shutdown = () => {
     platform.stop().then(

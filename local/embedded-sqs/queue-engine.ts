@@ -62,6 +62,10 @@ export class QueueError extends Error {
 
 export const MAX_DELAY_SECONDS = 900;
 export const MAX_VISIBILITY_TIMEOUT_SECONDS = 43_200;
+export const MAX_RECEIVE_BATCH_SIZE = 10;
+const MIN_RETENTION_SECONDS = 60;
+const MAX_RETENTION_SECONDS = 1_209_600;
+const MAX_MAX_RECEIVE_COUNT = 1000;
 const DEFAULT_SETTINGS: QueueSettings = { visibilityTimeout: 30, delaySeconds: 0, retentionSeconds: 345_600 };
 
 export const md5Hex = (text: string) => createHash('md5').update(text, 'utf8').digest('hex');
@@ -79,11 +83,13 @@ export class QueueEngine {
   /** Creates the queue, or updates its settings when it exists (SQS CreateQueue is idempotent). */
   createQueue(name: string, settings: Partial<QueueSettings> = {}): QueueState {
     const existing = this.queues.get(name);
+    const merged = { ...(existing?.settings ?? DEFAULT_SETTINGS), ...settings };
+    this.validateSettings(merged);
     if (existing) {
-      existing.settings = { ...existing.settings, ...settings };
+      existing.settings = merged;
       return existing;
     }
-    const queue: QueueState = { name, createdAt: this.now(), settings: { ...DEFAULT_SETTINGS, ...settings }, messages: [] };
+    const queue: QueueState = { name, createdAt: this.now(), settings: merged, messages: [] };
     this.queues.set(name, queue);
     return queue;
   }
@@ -108,10 +114,9 @@ export class QueueEngine {
     options: { delaySeconds?: number; messageAttributes?: Record<string, MessageAttributeValue> } = {},
   ): StoredMessage {
     const queue = this.queue(name);
+    if (body.length === 0) throw new QueueError('InvalidParameterValue', 'The message body must not be empty.');
     const delaySeconds = options.delaySeconds ?? queue.settings.delaySeconds;
-    if (!Number.isInteger(delaySeconds) || delaySeconds < 0 || delaySeconds > MAX_DELAY_SECONDS) {
-      throw new QueueError('InvalidParameterValue', `DelaySeconds must be an integer from 0 to ${MAX_DELAY_SECONDS}.`);
-    }
+    checkRange('DelaySeconds', delaySeconds, 0, MAX_DELAY_SECONDS);
     const sentAt = this.now();
     const message: StoredMessage = {
       messageId: randomUUID(),
@@ -135,7 +140,9 @@ export class QueueEngine {
     this.expire(queue);
     const now = this.now();
     const max = options.max ?? 1;
+    checkRange('MaxNumberOfMessages', max, 1, MAX_RECEIVE_BATCH_SIZE);
     const visibilityTimeout = options.visibilityTimeout ?? queue.settings.visibilityTimeout;
+    checkRange('VisibilityTimeout', visibilityTimeout, 0, MAX_VISIBILITY_TIMEOUT_SECONDS);
     const received: ReceivedMessage[] = [];
     for (const message of [...queue.messages]) {
       if (received.length >= max) break;
@@ -175,12 +182,7 @@ export class QueueEngine {
   changeVisibility(name: string, receiptHandle: string, visibilityTimeout: number): void {
     const queue = this.queue(name);
     this.checkHandle(receiptHandle);
-    if (!Number.isInteger(visibilityTimeout) || visibilityTimeout < 0 || visibilityTimeout > MAX_VISIBILITY_TIMEOUT_SECONDS) {
-      throw new QueueError(
-        'InvalidParameterValue',
-        `VisibilityTimeout must be an integer from 0 to ${MAX_VISIBILITY_TIMEOUT_SECONDS}.`,
-      );
-    }
+    checkRange('VisibilityTimeout', visibilityTimeout, 0, MAX_VISIBILITY_TIMEOUT_SECONDS);
     const message = queue.messages.find((candidate) => candidate.receiptHandle === receiptHandle);
     if (!message || message.visibleAt <= this.now()) {
       throw new QueueError('MessageNotInflight', 'The message referred to is not in flight.');
@@ -231,9 +233,31 @@ export class QueueEngine {
     queue.messages = queue.messages.filter((message) => message.sentAt >= oldestKept);
   }
 
+  /** The limits SQS enforces on queue attributes; a redrive target must already exist, as SQS requires. */
+  private validateSettings(settings: QueueSettings): void {
+    checkRange('VisibilityTimeout', settings.visibilityTimeout, 0, MAX_VISIBILITY_TIMEOUT_SECONDS);
+    checkRange('DelaySeconds', settings.delaySeconds, 0, MAX_DELAY_SECONDS);
+    checkRange('MessageRetentionPeriod', settings.retentionSeconds, MIN_RETENTION_SECONDS, MAX_RETENTION_SECONDS);
+    if (settings.redrive) {
+      checkRange('maxReceiveCount', settings.redrive.maxReceiveCount, 1, MAX_MAX_RECEIVE_COUNT);
+      if (!this.queues.has(settings.redrive.deadLetterQueueName)) {
+        throw new QueueError(
+          'InvalidParameterValue',
+          `Value for parameter RedrivePolicy is invalid. Reason: Dead letter target ${settings.redrive.deadLetterQueueName} does not exist.`,
+        );
+      }
+    }
+  }
+
   private checkHandle(receiptHandle: string): void {
     if (!receiptHandle.includes('#')) {
       throw new QueueError('ReceiptHandleIsInvalid', `The input receipt handle "${receiptHandle}" is not valid.`);
     }
   }
 }
+
+const checkRange = (parameter: string, value: number, min: number, max: number): void => {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new QueueError('InvalidParameterValue', `${parameter} must be an integer from ${min} to ${max}.`);
+  }
+};

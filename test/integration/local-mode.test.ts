@@ -1,0 +1,87 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { startPlatformProcess } from '../support/local-platform-process.js';
+
+const run = promisify(execFile);
+
+/** `npm start` as a newcomer meets it: generated key, persistence across restarts, the admin CLI. */
+const admin = async (dataDir: string, ...args: string[]) => {
+  try {
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'bin/webhooks.ts', ...args], {
+      env: { ...process.env, NODE_OPTIONS: '', DATA_DIR: dataDir },
+    });
+    return { code: 0, stdout, stderr: '' };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+};
+
+const get = (url: string, key: string) => fetch(url, { headers: { 'x-api-key': key } });
+const post = (url: string, key: string, body: unknown) =>
+  fetch(url, { method: 'POST', headers: { 'x-api-key': key, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+describe('local mode', () => {
+  it('prints a generated key for tenant dev, keeps it and the data across a restart', async () => {
+    const first = await startPlatformProcess();
+    const key = /API key for tenant "dev" \(read\+write\): (\S+)/.exec(first.output())?.[1];
+    expect(key).toMatch(/^wpk_/);
+    const created = await post(`${first.url}/v1/webhooks`, key!, { url: 'http://127.0.0.1:9/hook', events: ['order.created'] });
+    expect(created.status).toBe(201);
+    const { id } = (await created.json()) as { id: string };
+    await first.stop();
+
+    const second = await startPlatformProcess({}, first.dataDir);
+    try {
+      expect(second.output()).toContain(key!);
+      const fetched = await get(`${second.url}/v1/webhooks/${id}`, key!);
+      expect(fetched.status).toBe(200);
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it('refuses http:// webhook URLs when ALLOW_HTTP_URLS=false', async () => {
+    const platform = await startPlatformProcess({ ALLOW_HTTP_URLS: 'false', DEV_API_KEY: 'k' });
+    try {
+      const response = await post(`${platform.url}/v1/webhooks`, 'k', { url: 'http://127.0.0.1:9/hook', events: ['order.created'] });
+      expect(response.status).toBe(400);
+      expect(await response.json()).toMatchObject({ error: { details: [{ path: 'url', message: 'must be an https URL' }] } });
+    } finally {
+      await platform.stop();
+    }
+  });
+
+  it('manages tenants and keys with the admin CLI; a revoked key gets 401', async () => {
+    const platform = await startPlatformProcess({ DEV_API_KEY: 'k' });
+    try {
+      expect((await admin(platform.dataDir, 'tenant', 'create', 'initech')).code).toBe(0);
+      const duplicate = await admin(platform.dataDir, 'tenant', 'create', 'initech');
+      expect(duplicate.code).toBe(1);
+      expect(duplicate.stderr).toContain('Tenant initech already exists');
+
+      const created = await admin(platform.dataDir, 'key', 'create', 'initech', '--scopes', 'read');
+      const { key, keyId } = JSON.parse(created.stdout) as { key: string; keyId: string };
+      expect((await get(`${platform.url}/v1/webhooks`, key)).status).toBe(200);
+      expect((await post(`${platform.url}/v1/webhooks`, key, { url: 'https://x.example.com', events: ['order.created'] })).status).toBe(403);
+
+      const listed = JSON.parse((await admin(platform.dataDir, 'key', 'list', 'initech')).stdout) as object[];
+      expect(listed).toEqual([expect.objectContaining({ keyId, scopes: ['webhooks:read'] })]);
+      expect(JSON.stringify(listed)).not.toContain(key);
+
+      expect((await admin(platform.dataDir, 'key', 'revoke', 'initech', keyId)).code).toBe(0);
+      expect((await get(`${platform.url}/v1/webhooks`, key)).status).toBe(401);
+
+      const unknownTenant = await admin(platform.dataDir, 'key', 'create', 'nobody');
+      expect(unknownTenant).toMatchObject({ code: 1, stderr: expect.stringContaining('No tenant nobody') });
+    } finally {
+      await platform.stop();
+    }
+  });
+
+  it('tells the operator to start the platform when none runs', async () => {
+    const result = await admin('/nonexistent-data-dir', 'key', 'list', 'acme');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('npm start');
+  });
+});

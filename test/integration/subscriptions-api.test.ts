@@ -1,0 +1,391 @@
+import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { WebhookSecret } from '../../functions/contracts/webhook.schema.js';
+import { type RunningPlatform, startPlatformProcess } from '../support/local-platform-process.js';
+
+/** Every route of the API over real HTTP, against `npm start`'s local platform. */
+const DEV_KEY = 'dev-key-read-write';
+const KEYS = {
+  acme: 'acme-key-rw',
+  acmeRead: 'acme-key-read',
+  acmeWrite: 'acme-key-write',
+  globex: 'globex-key-rw',
+};
+
+let platform: RunningPlatform;
+
+beforeAll(async () => {
+  platform = await startPlatformProcess({
+    DEV_API_KEY: DEV_KEY,
+    DEV_TENANTS: `acme:${KEYS.acme},acme:${KEYS.acmeRead}:read,acme:${KEYS.acmeWrite}:write,globex:${KEYS.globex}`,
+  });
+});
+afterAll(() => platform.stop());
+
+interface Call {
+  readonly key?: string;
+  readonly body?: unknown;
+  readonly headers?: Record<string, string>;
+}
+
+const call = async (method: string, path: string, { key = KEYS.acme, body, headers = {} }: Call = {}) => {
+  const response = await fetch(`${platform.url}${path}`, {
+    method,
+    headers: {
+      ...(key && { 'x-api-key': key }),
+      ...(body !== undefined && { 'content-type': 'application/json' }),
+      ...headers,
+    },
+    ...(body !== undefined && { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
+};
+
+let urlSequence = 0;
+const uniqueUrl = () => `https://receiver.example.com/hooks/${(urlSequence += 1)}`;
+const createWebhook = async (overrides: Record<string, unknown> = {}, key = KEYS.acme) => {
+  const response = await call('POST', '/v1/webhooks', {
+    key,
+    body: { name: 'orders', url: uniqueUrl(), events: ['order.created'], ...overrides },
+  });
+  expect(response.status).toBe(201);
+  return response.body as { id: string; secret: string; url: string; [field: string]: unknown };
+};
+
+const expectError = (response: { status: number; body: unknown }, status: number, code: string) => {
+  expect(response.status).toBe(status);
+  expect(response.body).toMatchObject({ error: { code, message: expect.any(String), details: expect.any(Array) } });
+};
+
+describe('POST /v1/webhooks', () => {
+  it('creates a webhook with a generated secret and returns it once', async () => {
+    const response = await call('POST', '/v1/webhooks', {
+      body: {
+        name: 'Orders',
+        url: 'https://receiver.example.com/orders',
+        events: ['order.created', 'invoice.paid'],
+        filters: { dcId: ['1', '2'] },
+        description: 'order feed',
+        metadata: { team: 'billing' },
+      },
+    });
+
+    expect(response.status).toBe(201);
+    expect(response.body).toMatchObject({
+      id: expect.stringMatching(/^wh_[0-9A-Z]{26}$/),
+      name: 'Orders',
+      url: 'https://receiver.example.com/orders',
+      events: ['order.created', 'invoice.paid'],
+      filters: { dcId: ['1', '2'] },
+      enabled: true,
+      description: 'order feed',
+      metadata: { team: 'billing' },
+      createdAt: expect.any(String),
+      updatedAt: expect.any(String),
+    });
+    expect(WebhookSecret.safeParse(response.body.secret).success).toBe(true);
+    expect(response.headers.get('location')).toBe(`/v1/webhooks/${response.body.id}`);
+  });
+
+  it('keeps a caller-supplied secret', async () => {
+    const secret = 'whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD';
+    expect((await createWebhook({ secret })).secret).toBe(secret);
+  });
+
+  it('lists unknown and unsubscribable event names in the validation error, and stores nothing', async () => {
+    const url = uniqueUrl();
+    const response = await call('POST', '/v1/webhooks', { body: { url, events: ['order.created', 'order.exploded', 'ping'] } });
+
+    expectError(response, 400, 'validation_failed');
+    expect(response.body.error.message).toBe('Request validation failed');
+    expect(response.body.error.details).toEqual([
+      { path: 'events[1]', message: 'unknown event type "order.exploded"' },
+      { path: 'events[2]', message: expect.stringContaining('"ping" cannot be subscribed to') },
+    ]);
+    const listed = await call('GET', '/v1/webhooks?limit=100');
+    expect(listed.body.data.map((webhook: { url: string }) => webhook.url)).not.toContain(url);
+  });
+
+  it.each([
+    ['a relative url', { url: 'receiver/hook', events: ['order.created'] }, 'url'],
+    ['a missing url', { events: ['order.created'] }, 'url'],
+    ['an empty event list', { url: 'https://r.example.com', events: [] }, 'events'],
+    ['an unknown property', { url: 'https://r.example.com', events: ['order.created'], colour: 'red' }, 'body'],
+    ['a short secret', { url: 'https://r.example.com', events: ['order.created'], secret: 'whsec_c2hvcnQ=' }, 'secret'],
+  ])('rejects %s with field details', async (_case, body, path) => {
+    const response = await call('POST', '/v1/webhooks', { body });
+    expectError(response, 400, 'validation_failed');
+    expect(response.body.error.details.map((detail: { path: string }) => detail.path)).toContain(path);
+  });
+
+  it('refuses a second webhook for the same (url, event) pair of the tenant with 409', async () => {
+    const first = await createWebhook({ events: ['order.created', 'order.status_changed'] });
+
+    const response = await call('POST', '/v1/webhooks', { body: { url: first.url, events: ['order.status_changed'] } });
+
+    expectError(response, 409, 'conflict');
+    expect(response.body.error.details[0].message).toContain(first.id);
+  });
+
+  it('answers 413 for bodies over 64 KB, 415 for non-JSON and 400 for malformed JSON', async () => {
+    const huge = { url: uniqueUrl(), events: ['order.created'], description: 'x'.repeat(70 * 1024) };
+    expectError(await call('POST', '/v1/webhooks', { body: huge }), 413, 'payload_too_large');
+    expectError(
+      await call('POST', '/v1/webhooks', { body: 'url=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
+      415,
+      'unsupported_media_type',
+    );
+    expectError(await call('POST', '/v1/webhooks', { body: '{"url": ' }), 400, 'malformed_json');
+  });
+});
+
+describe('GET /v1/webhooks', () => {
+  it('pages newest first with an opaque cursor, and only the caller’s tenant', async () => {
+    const created = [];
+    for (let index = 0; index < 3; index += 1) created.push(await createWebhook({}, KEYS.globex));
+
+    const first = await call('GET', '/v1/webhooks?limit=2', { key: KEYS.globex });
+    const second = await call('GET', `/v1/webhooks?limit=2&cursor=${first.body.nextCursor}`, { key: KEYS.globex });
+
+    expect(first.body.data.map((webhook: { id: string }) => webhook.id)).toEqual([created[2]!.id, created[1]!.id]);
+    expect(second.body.data.map((webhook: { id: string }) => webhook.id)).toEqual([created[0]!.id]);
+    expect(second.body.nextCursor).toBeNull();
+    expect(JSON.stringify(first.body)).not.toContain('whsec_');
+  });
+
+  it.each([['0'], ['101'], ['ten']])('rejects limit=%s', async (limit) => {
+    expectError(await call('GET', `/v1/webhooks?limit=${limit}`), 400, 'validation_failed');
+  });
+
+  it('rejects a cursor it did not issue', async () => {
+    expectError(await call('GET', '/v1/webhooks?cursor=not-a-cursor'), 400, 'validation_failed');
+  });
+});
+
+describe('GET /v1/webhooks/{id} and its secret', () => {
+  it('returns the webhook without its secret, with an ETag', async () => {
+    const created = await createWebhook();
+    const response = await call('GET', `/v1/webhooks/${created.id}`);
+
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual(Object.fromEntries(Object.entries(created).filter(([field]) => field !== 'secret')));
+    expect(response.headers.get('etag')).toBe('"1"');
+  });
+
+  it('reveals the secret to write-scoped keys only', async () => {
+    const created = await createWebhook();
+    const secret = await call('GET', `/v1/webhooks/${created.id}/secret`, { key: KEYS.acmeWrite });
+    expect(secret).toMatchObject({ status: 200, body: { secret: created.secret } });
+    expectError(await call('GET', `/v1/webhooks/${created.id}/secret`, { key: KEYS.acmeRead }), 403, 'forbidden');
+  });
+
+  it('answers 404 for missing and malformed ids', async () => {
+    expectError(await call('GET', '/v1/webhooks/wh_01JD3ZQ8Y5W9N6V7K2M4P0R8ST'), 404, 'not_found');
+    expectError(await call('GET', '/v1/webhooks/nonsense'), 404, 'not_found');
+  });
+});
+
+describe('PATCH and PUT /v1/webhooks/{id}', () => {
+  it.each(['PATCH', 'PUT'])('%s changes only the given fields and reports each change', async (method) => {
+    const created = await createWebhook({ description: 'before', filters: { dcId: ['1'] }, metadata: { a: '1' } });
+
+    const response = await call(method, `/v1/webhooks/${created.id}`, {
+      body: { name: 'renamed', description: '', filters: null, enabled: false },
+    });
+
+    expect(response.status).toBe(200);
+    expect(response.body.webhook).toMatchObject({ name: 'renamed', enabled: false, metadata: { a: '1' }, url: created.url });
+    expect(response.body.webhook).not.toHaveProperty('description');
+    expect(response.body.webhook).not.toHaveProperty('filters');
+    expect(response.body.changes).toEqual({
+      name: { from: 'orders', to: 'renamed' },
+      description: { from: 'before', to: null },
+      filters: { from: { dcId: ['1'] }, to: null },
+      enabled: { from: true, to: false },
+    });
+    expect(response.headers.get('etag')).toBe('"2"');
+  });
+
+  it('refuses to remove required fields and changes nothing', async () => {
+    const created = await createWebhook();
+
+    const response = await call('PATCH', `/v1/webhooks/${created.id}`, { body: { description: 'new', url: '' } });
+
+    expectError(response, 400, 'validation_failed');
+    expect(response.body.error.details).toEqual([{ path: 'url', message: 'url is required and cannot be removed' }]);
+    expect((await call('GET', `/v1/webhooks/${created.id}`)).body).not.toHaveProperty('description');
+  });
+
+  it('validates new event names and the (url, event) uniqueness on update', async () => {
+    const taken = await createWebhook({ events: ['order.price_changed'] });
+    const mover = await createWebhook();
+
+    expectError(await call('PATCH', `/v1/webhooks/${mover.id}`, { body: { events: ['nope'] } }), 400, 'validation_failed');
+    expectError(await call('PATCH', `/v1/webhooks/${mover.id}`, { body: { url: taken.url, events: ['order.price_changed'] } }), 409, 'conflict');
+  });
+
+  it('honours If-Match: a stale ETag gets 412 and changes nothing', async () => {
+    const created = await createWebhook();
+    expect((await call('PATCH', `/v1/webhooks/${created.id}`, { body: { name: 'v2' }, headers: { 'if-match': '"1"' } })).status).toBe(200);
+
+    const stale = await call('PATCH', `/v1/webhooks/${created.id}`, { body: { name: 'v3' }, headers: { 'if-match': '"1"' } });
+
+    expectError(stale, 412, 'precondition_failed');
+    expect((await call('GET', `/v1/webhooks/${created.id}`)).body.name).toBe('v2');
+  });
+
+  it('applies concurrent patches of different fields without losing either', async () => {
+    const created = await createWebhook();
+    await Promise.all([
+      call('PATCH', `/v1/webhooks/${created.id}`, { body: { name: 'concurrent name' } }),
+      call('PATCH', `/v1/webhooks/${created.id}`, { body: { description: 'concurrent description' } }),
+      call('PATCH', `/v1/webhooks/${created.id}`, { body: { metadata: { k: 'v' } } }),
+    ]);
+    expect((await call('GET', `/v1/webhooks/${created.id}`)).body).toMatchObject({
+      name: 'concurrent name',
+      description: 'concurrent description',
+      metadata: { k: 'v' },
+    });
+  });
+});
+
+describe('DELETE /v1/webhooks/{id}', () => {
+  it('returns the deleted configuration, then the webhook is gone and its url free again', async () => {
+    const created = await createWebhook();
+
+    const response = await call('DELETE', `/v1/webhooks/${created.id}`);
+
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({ id: created.id, url: created.url, events: ['order.created'] });
+    expect(response.body).not.toHaveProperty('secret');
+    expectError(await call('GET', `/v1/webhooks/${created.id}`), 404, 'not_found');
+    expectError(await call('DELETE', `/v1/webhooks/${created.id}`), 404, 'not_found');
+    expect((await call('POST', '/v1/webhooks', { body: { url: created.url, events: ['order.created'] } })).status).toBe(201);
+  });
+});
+
+describe('POST /v1/webhooks/{id}/ping', () => {
+  it('queues a ping event for the webhook on the delivery queue and returns its delivery id', async () => {
+    const created = await createWebhook();
+
+    const response = await call('POST', `/v1/webhooks/${created.id}/ping`);
+
+    expect(response.status).toBe(202);
+    expect(response.body).toEqual({
+      deliveryId: expect.stringMatching(/^dlv_/),
+      eventId: expect.stringMatching(/^evt_/),
+      status: 'queued',
+    });
+    const queued = await receiveDeliveryRequests();
+    expect(queued).toContainEqual(
+      expect.objectContaining({
+        deliveryId: response.body.deliveryId,
+        tenantId: 'acme',
+        webhookId: created.id,
+        event: expect.objectContaining({ id: response.body.eventId, type: 'ping', data: expect.objectContaining({ webhookId: created.id }) }),
+      }),
+    );
+  });
+});
+
+describe('GET /v1/event-types and /v1/openapi.json', () => {
+  it('publishes the catalogue with JSON Schemas and examples', async () => {
+    const response = await call('GET', '/v1/event-types', { key: KEYS.acmeRead });
+    expect(response.status).toBe(200);
+    const byName = Object.fromEntries(response.body.data.map((eventType: { name: string }) => [eventType.name, eventType]));
+    expect(byName.ping).toMatchObject({ subscribable: false, inUse: true });
+    expect(byName['invoice.paid']).toMatchObject({ subscribable: true, inUse: false });
+    expect(byName['order.created'].schema).toMatchObject({ type: 'object', required: expect.arrayContaining(['orderId']) });
+    expect(byName['order.created'].example).toMatchObject({ orderId: expect.any(String) });
+  });
+
+  it('serves the OpenAPI document without a key', async () => {
+    const response = await call('GET', '/v1/openapi.json', { key: '' });
+    expect(response.status).toBe(200);
+    expect(response.body.openapi).toBe('3.1.0');
+    expect(Object.keys(response.body.paths)).toContain('/v1/webhooks/{id}/ping');
+  });
+});
+
+describe('authentication, scopes and tenancy', () => {
+  it.each([
+    ['x-api-key', { 'x-api-key': KEYS.acme }],
+    ['Authorization: Bearer', { authorization: `Bearer ${KEYS.acme}` }],
+    ['x-api-token', { 'x-api-token': KEYS.acme }],
+    ['X-ApiKey', { 'X-ApiKey': KEYS.acme }],
+  ])('accepts the key in %s', async (_header, headers) => {
+    expect((await call('GET', '/v1/webhooks', { key: '', headers })).status).toBe(200);
+  });
+
+  it('answers 401 for a missing or unknown key', async () => {
+    expectError(await call('GET', '/v1/webhooks', { key: '' }), 401, 'unauthorized');
+    expectError(await call('GET', '/v1/webhooks', { key: 'not-a-key' }), 401, 'unauthorized');
+  });
+
+  it('answers 403 when the key lacks the scope', async () => {
+    expectError(await call('POST', '/v1/webhooks', { key: KEYS.acmeRead, body: { url: uniqueUrl(), events: ['order.created'] } }), 403, 'forbidden');
+    expectError(await call('GET', '/v1/webhooks', { key: KEYS.acmeWrite }), 403, 'forbidden');
+  });
+
+  it('hides another tenant’s webhook exactly like a missing one', async () => {
+    const globexWebhook = await createWebhook({}, KEYS.globex);
+    const missing = await call('GET', '/v1/webhooks/wh_01JD3ZQ8Y5W9N6V7K2M4P0R8ST');
+
+    for (const [method, path, body] of [
+      ['GET', `/v1/webhooks/${globexWebhook.id}`, undefined],
+      ['GET', `/v1/webhooks/${globexWebhook.id}/secret`, undefined],
+      ['PATCH', `/v1/webhooks/${globexWebhook.id}`, { name: 'hijacked' }],
+      ['DELETE', `/v1/webhooks/${globexWebhook.id}`, undefined],
+      ['POST', `/v1/webhooks/${globexWebhook.id}/ping`, undefined],
+    ] as const) {
+      const response = await call(method, path, { key: KEYS.acme, body });
+      expect(response.status).toBe(404);
+      expect(response.body.error.code).toBe(missing.body.error.code);
+    }
+    expect((await call('GET', `/v1/webhooks/${globexWebhook.id}`, { key: KEYS.globex })).body.name).toBe('orders');
+  });
+
+  it('lets the same (url, event) exist in two tenants', async () => {
+    const url = uniqueUrl();
+    await createWebhook({ url });
+    await createWebhook({ url }, KEYS.globex);
+  });
+});
+
+describe('routing and region', () => {
+  it('answers 404 for unknown routes and 405 with Allow for wrong methods', async () => {
+    expectError(await call('GET', '/v1/nothing-here'), 404, 'not_found');
+    const wrongMethod = await call('DELETE', '/v1/webhooks');
+    expectError(wrongMethod, 405, 'method_not_allowed');
+    expect(wrongMethod.headers.get('allow')).toBe('GET, POST');
+  });
+
+  it('accepts ?region= naming this deployment’s region and rejects others with Invalid Region', async () => {
+    expect((await call('GET', '/v1/webhooks?region=us-east-1')).status).toBe(200);
+    const response = await call('GET', '/v1/webhooks?region=uk');
+    expectError(response, 400, 'invalid_region');
+    expect(response.body.error.message).toBe('Invalid Region');
+  });
+
+  it('registers DEV_API_KEY for tenant dev', async () => {
+    const created = await createWebhook({}, DEV_KEY);
+    expectError(await call('GET', `/v1/webhooks/${created.id}`, { key: KEYS.acme }), 404, 'not_found');
+    expect((await call('GET', `/v1/webhooks/${created.id}`, { key: DEV_KEY })).status).toBe(200);
+  });
+});
+
+const receiveDeliveryRequests = async () => {
+  const sqsEndpoint = /SQS at (http:\/\/\S+)\)/.exec(platform.output())?.[1];
+  if (!sqsEndpoint) throw new Error('SQS endpoint not printed');
+  const sqs = new SQSClient({
+    region: 'us-east-1',
+    endpoint: sqsEndpoint,
+    useQueueUrlAsEndpoint: false,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+  const { Messages = [] } = await sqs.send(
+    new ReceiveMessageCommand({ QueueUrl: `${sqsEndpoint}/000000000000/deliveries`, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+  );
+  sqs.destroy();
+  return Messages.map((message) => JSON.parse(message.Body ?? '{}'));
+};

@@ -1,0 +1,183 @@
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { itemKeys } from '../../functions/adapters/dynamodb/table-design.js';
+import { DEFAULT_CLAIM_LEASE_MS, DynamoWebhookRepository } from '../../functions/adapters/dynamodb/webhook.repository.js';
+import { ConflictError, StaleVersionError } from '../../functions/domain/errors.js';
+import type { WebhookRecord } from '../../functions/domain/webhook.js';
+import { ulidIds } from '../../functions/handlers/wiring.js';
+import { startTestTable } from '../support/dynamodb-store.js';
+
+/** The store adapter suite: runs on the embedded store, or on DynamoDB Local via TEST_DYNAMODB_ENDPOINT. */
+let store: Awaited<ReturnType<typeof startTestTable>>;
+let now = Date.parse('2026-06-01T00:00:00.000Z');
+const clock = { now: () => new Date(now) };
+let repository: DynamoWebhookRepository;
+let sentCommands: string[] = [];
+
+beforeAll(async () => {
+  store = await startTestTable();
+  store.db.middlewareStack.add(
+    (next, context) => async (args) => {
+      sentCommands.push(context.commandName ?? 'unknown');
+      return next(args);
+    },
+    { step: 'initialize', name: 'countCommands' },
+  );
+  repository = new DynamoWebhookRepository(store.db, store.tableName, clock);
+});
+afterAll(() => store.stop());
+
+let sequence = 0;
+const webhook = (overrides: Partial<WebhookRecord> = {}): WebhookRecord => {
+  sequence += 1;
+  return {
+    tenantId: 'acme',
+    id: ulidIds.webhookId(),
+    name: `hook ${sequence}`,
+    url: `https://example.com/hooks/${sequence}`,
+    events: ['order.created'],
+    enabled: true,
+    secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+    version: 1,
+    createdAt: clock.now().toISOString(),
+    updatedAt: clock.now().toISOString(),
+    ...overrides,
+  };
+};
+
+describe('webhook store', () => {
+  it('reads back what it stored, optional fields included', async () => {
+    const stored = webhook({ filters: { dcId: ['1', '2'] }, metadata: { team: 'a' }, description: 'd' });
+    await repository.create(stored);
+    expect(await repository.get('acme', stored.id)).toEqual(stored);
+    expect(await repository.get('globex', stored.id)).toBeUndefined();
+  });
+
+  it('lists a tenant newest first, page by page, with a cursor only while more follow', async () => {
+    const tenantId = 'paging';
+    const created: WebhookRecord[] = [];
+    for (let index = 0; index < 5; index += 1) {
+      const record = webhook({ tenantId });
+      await repository.create(record);
+      created.push(record);
+    }
+    await repository.create(webhook({ tenantId: 'paging-other' }));
+    const newestFirst = created.map((record) => record.id).reverse();
+
+    const first = await repository.list(tenantId, { limit: 2 });
+    const second = await repository.list(tenantId, { limit: 2, afterId: first.lastId! });
+    const third = await repository.list(tenantId, { limit: 2, afterId: second.lastId! });
+
+    expect([first, second, third].map((page) => page.items.map((item) => item.id))).toEqual([
+      newestFirst.slice(0, 2),
+      newestFirst.slice(2, 4),
+      newestFirst.slice(4),
+    ]);
+    expect(third.lastId).toBeUndefined();
+    expect((await repository.list(tenantId, { limit: 5 })).lastId).toBeUndefined();
+  });
+
+  it('lets exactly one of many concurrent creates subscribe the same (url, event)', async () => {
+    const contenders = Array.from({ length: 8 }, () => webhook({ url: 'https://race.example.com/hook' }));
+
+    const outcomes = await Promise.allSettled(contenders.map((record) => repository.create(record)));
+
+    expect(outcomes.filter((outcome) => outcome.status === 'fulfilled')).toHaveLength(1);
+    const rejections = outcomes.filter((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+    expect(rejections).toHaveLength(7);
+    for (const rejection of rejections) expect(rejection.reason).toBeInstanceOf(ConflictError);
+    const subscribers = await repository.findSubscribers('acme', 'order.created');
+    expect(subscribers.filter((record) => record.url === 'https://race.example.com/hook')).toHaveLength(1);
+  });
+
+  it('allows the same url for other events, and the same (url, event) in other tenants', async () => {
+    const url = 'https://shared.example.com/hook';
+    await repository.create(webhook({ url, events: ['order.created'] }));
+    await expect(repository.create(webhook({ url, events: ['order.price_changed'] }))).resolves.toBeUndefined();
+    await expect(repository.create(webhook({ tenantId: 'globex', url }))).resolves.toBeUndefined();
+  });
+
+  it('rejects an update taking another webhook’s pair, and leaves no claim behind', async () => {
+    const url = 'https://update-conflict.example.com/hook';
+    const owner = webhook({ url, events: ['order.created'] });
+    const mover = webhook({ url, events: ['order.status_changed'] });
+    await repository.create(owner);
+    await repository.create(mover);
+
+    const next = { ...mover, events: ['order.status_changed', 'order.price_changed', 'order.created'], version: 2 };
+    await expect(repository.update(next, mover)).rejects.toBeInstanceOf(ConflictError);
+
+    expect(await repository.get('acme', mover.id)).toEqual(mover);
+    // order.price_changed was claimed then released: another webhook can take it.
+    await expect(repository.create(webhook({ url, events: ['order.price_changed'] }))).resolves.toBeUndefined();
+  });
+
+  it('refuses a write based on an outdated version', async () => {
+    const original = webhook();
+    await repository.create(original);
+    await repository.update({ ...original, name: 'first', version: 2 }, original);
+
+    await expect(repository.update({ ...original, name: 'second', version: 2 }, original)).rejects.toBeInstanceOf(
+      StaleVersionError,
+    );
+    expect((await repository.get('acme', original.id))?.name).toBe('first');
+  });
+
+  it('releases the old url’s pairs when a webhook moves to a new url', async () => {
+    const original = webhook({ url: 'https://old.example.com/hook' });
+    await repository.create(original);
+    await repository.update({ ...original, url: 'https://new.example.com/hook', version: 2 }, original);
+
+    await expect(repository.create(webhook({ url: 'https://old.example.com/hook' }))).resolves.toBeUndefined();
+    await expect(repository.create(webhook({ url: 'https://new.example.com/hook' }))).rejects.toBeInstanceOf(ConflictError);
+  });
+
+  it('deletes, returns the deleted configuration and frees its pairs', async () => {
+    const doomed = webhook({ url: 'https://deleted.example.com/hook' });
+    await repository.create(doomed);
+
+    expect(await repository.delete('acme', doomed.id)).toEqual(doomed);
+    expect(await repository.delete('acme', doomed.id)).toBeUndefined();
+    expect(await repository.get('acme', doomed.id)).toBeUndefined();
+    await expect(repository.create(webhook({ url: 'https://deleted.example.com/hook' }))).resolves.toBeUndefined();
+  });
+
+  it('takes over a claim orphaned by a crash once its lease has passed, not before', async () => {
+    const url = 'https://orphan.example.com/hook';
+    await store.db.send(
+      new PutCommand({
+        TableName: store.tableName,
+        Item: {
+          ...itemKeys.subscription('acme', 'order.created', url),
+          webhookId: 'wh_CRASHEDBEFOREITSITEMWASWRIT',
+          url,
+          eventType: 'order.created',
+          claimedAt: now,
+        },
+      }),
+    );
+
+    await expect(repository.create(webhook({ url }))).rejects.toBeInstanceOf(ConflictError);
+    now += DEFAULT_CLAIM_LEASE_MS + 1;
+    const successor = webhook({ url });
+    await expect(repository.create(successor)).resolves.toBeUndefined();
+    expect((await repository.findSubscribers('acme', 'order.created')).map((record) => record.id)).toContain(successor.id);
+  });
+
+  it('finds the enabled subscribers of an event type with a bounded number of requests', async () => {
+    const tenantId = 'fanout';
+    const subscribed = Array.from({ length: 120 }, () => webhook({ tenantId, events: ['order.price_changed'] }));
+    for (const record of subscribed) await repository.create(record);
+    await repository.create(webhook({ tenantId, events: ['order.price_changed'], enabled: false }));
+    await repository.create(webhook({ tenantId, events: ['order.created'] }));
+    for (let index = 0; index < 30; index += 1) {
+      await repository.create(webhook({ tenantId: `other-${index}`, events: ['order.price_changed'] }));
+    }
+
+    sentCommands = [];
+    const found = await repository.findSubscribers(tenantId, 'order.price_changed');
+
+    expect(found.map((record) => record.id).sort()).toEqual(subscribed.map((record) => record.id).sort());
+    // One query of the tenant's subscriptions, one batch read per 100 webhooks; other tenants cost nothing.
+    expect(sentCommands).toEqual(['QueryCommand', 'BatchGetItemCommand', 'BatchGetItemCommand']);
+  });
+});
