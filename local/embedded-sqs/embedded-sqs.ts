@@ -2,11 +2,39 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { type MessageAttributeValue, QueueEngine, QueueError, type QueueSettings, type QueueState } from './queue-engine.js';
+import {
+  type MessageAttributeValue,
+  md5OfMessageAttributes,
+  QueueEngine,
+  QueueError,
+  type QueueErrorType,
+  type QueueSettings,
+  type QueueState,
+  type ReceivedMessage,
+} from './queue-engine.js';
 
 const ACCOUNT_ID = '000000000000';
 const MAX_WAIT_SECONDS = 20;
 const POLL_INTERVAL_MS = 20;
+const MAX_BATCH_ENTRIES = 10;
+const QUEUE_NAME = /^[A-Za-z0-9_-]{1,80}$/;
+const BATCH_ENTRY_ID = /^[A-Za-z0-9_-]{1,80}$/;
+
+/**
+ * HTTP status and awsQuery error code (sent in `x-amzn-query-error`, as SQS does) of each error. The SDK's
+ * query-compatible JSON protocol picks the error class from that code, falling back to `__type`.
+ */
+const ERROR_WIRE: Record<QueueErrorType, { status: number; queryCode: string }> = {
+  QueueDoesNotExist: { status: 400, queryCode: 'AWS.SimpleQueueService.NonExistentQueue' },
+  MessageNotInflight: { status: 400, queryCode: 'AWS.SimpleQueueService.MessageNotInflight' },
+  ReceiptHandleIsInvalid: { status: 404, queryCode: 'ReceiptHandleIsInvalid' },
+  InvalidParameterValue: { status: 400, queryCode: 'InvalidParameterValue' },
+  EmptyBatchRequest: { status: 400, queryCode: 'AWS.SimpleQueueService.EmptyBatchRequest' },
+  TooManyEntriesInBatchRequest: { status: 400, queryCode: 'AWS.SimpleQueueService.TooManyEntriesInBatchRequest' },
+  BatchEntryIdsNotDistinct: { status: 400, queryCode: 'AWS.SimpleQueueService.BatchEntryIdsNotDistinct' },
+  InvalidBatchEntryId: { status: 400, queryCode: 'AWS.SimpleQueueService.InvalidBatchEntryId' },
+  UnsupportedOperation: { status: 400, queryCode: 'AWS.SimpleQueueService.UnsupportedOperation' },
+};
 
 type Input = Record<string, unknown>;
 
@@ -42,10 +70,20 @@ export class EmbeddedSqs {
     return this.baseUrl;
   }
 
+  /**
+   * Stops accepting connections, lets requests in progress finish (a long poll returns at once) and saves the
+   * state. Safe to call twice or before start.
+   */
   async stop(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (server) {
+      await new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeIdleConnections();
+      });
+    }
     this.save();
-    await new Promise<void>((resolve, reject) => this.server?.close((error) => (error ? reject(error) : resolve())) ?? resolve());
-    this.server?.closeAllConnections();
   }
 
   queueUrl(name: string): string {
@@ -72,73 +110,100 @@ export class EmbeddedSqs {
       const input = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Input;
       const output = await this.dispatch(action, input);
       this.save();
+      this.closeConnectionIfStopping(response);
       reply(response, 200, output);
     } catch (error) {
+      this.closeConnectionIfStopping(response);
       if (error instanceof QueueError) {
-        reply(response, 400, { __type: `com.amazonaws.sqs#${error.type}`, message: error.message });
+        const { status, queryCode } = ERROR_WIRE[error.type];
+        replyError(response, status, error.type, `${queryCode};Sender`, error.message);
       } else if (error instanceof SyntaxError) {
-        reply(response, 400, { __type: 'com.amazonaws.sqs#InvalidParameterValue', message: error.message });
+        replyError(response, 400, 'InvalidParameterValue', 'InvalidParameterValue;Sender', error.message);
       } else {
-        reply(response, 500, { __type: 'com.amazonaws.sqs#InternalError', message: (error as Error).message });
+        replyError(response, 500, 'InternalError', 'InternalError;Receiver', (error as Error).message);
       }
     }
   }
 
+  /** While stopping, ends keep-alive connections after the answer, so server.close() need not wait for their timeout. */
+  private closeConnectionIfStopping(response: ServerResponse): void {
+    if (!this.server?.listening) response.setHeader('connection', 'close');
+  }
+
   private async dispatch(action: string, input: Input): Promise<unknown> {
     switch (action) {
-      case 'CreateQueue':
-        return { QueueUrl: this.createQueue(String(input.QueueName), settingsFrom(input.Attributes as Input | undefined)) };
+      case 'CreateQueue': {
+        const name = typeof input.QueueName === 'string' ? input.QueueName : '';
+        if (!QUEUE_NAME.test(name)) {
+          throw new QueueError('InvalidParameterValue', 'QueueName must be 1 to 80 letters, digits, hyphens or underscores.');
+        }
+        return { QueueUrl: this.createQueue(name, settingsFrom(input.Attributes as Input | undefined)) };
+      }
       case 'GetQueueUrl':
         this.engine.queue(String(input.QueueName));
         return { QueueUrl: this.queueUrl(String(input.QueueName)) };
       case 'ListQueues':
         return { QueueUrls: this.engine.queueNames().map((name) => this.queueUrl(name)) };
-      case 'GetQueueAttributes':
-        return { Attributes: this.attributesOf(this.nameOf(input)) };
+      case 'GetQueueAttributes': {
+        const attributes = pick(this.attributesOf(this.nameOf(input)), input.AttributeNames);
+        return Object.keys(attributes).length > 0 ? { Attributes: attributes } : {};
+      }
       case 'SetQueueAttributes':
         this.engine.createQueue(this.nameOf(input), settingsFrom(input.Attributes as Input | undefined));
         return {};
-      case 'SendMessage': {
-        const message = this.engine.send(this.nameOf(input), String(input.MessageBody), sendOptions(input));
-        return { MessageId: message.messageId, MD5OfMessageBody: message.md5OfBody };
-      }
+      case 'SendMessage':
+        return this.send(this.nameOf(input), input);
       case 'SendMessageBatch': {
         const name = this.nameOf(input);
-        const entries = (input.Entries as Input[]) ?? [];
-        return {
-          Successful: entries.map((entry) => {
-            const message = this.engine.send(name, String(entry.MessageBody), sendOptions(entry));
-            return { Id: entry.Id, MessageId: message.messageId, MD5OfMessageBody: message.md5OfBody };
-          }),
-          Failed: [],
-        };
+        return this.batch(input, (entry) => this.send(name, entry));
       }
-      case 'ReceiveMessage':
-        return { Messages: await this.receive(input) };
+      case 'ReceiveMessage': {
+        const messages = await this.receive(input);
+        return messages.length > 0 ? { Messages: messages.map((message) => shapeReceived(message, input)) } : {};
+      }
       case 'DeleteMessage':
         this.engine.delete(this.nameOf(input), String(input.ReceiptHandle));
         return {};
-      case 'DeleteMessageBatch':
-        return this.batch(input, (name, entry) => this.engine.delete(name, String(entry.ReceiptHandle)));
+      case 'DeleteMessageBatch': {
+        const name = this.nameOf(input);
+        return this.batch(input, (entry) => this.engine.delete(name, String(entry.ReceiptHandle)));
+      }
       case 'ChangeMessageVisibility':
         this.engine.changeVisibility(this.nameOf(input), String(input.ReceiptHandle), Number(input.VisibilityTimeout));
         return {};
-      case 'ChangeMessageVisibilityBatch':
-        return this.batch(input, (name, entry) =>
+      case 'ChangeMessageVisibilityBatch': {
+        const name = this.nameOf(input);
+        return this.batch(input, (entry) =>
           this.engine.changeVisibility(name, String(entry.ReceiptHandle), Number(entry.VisibilityTimeout)),
         );
+      }
       case 'PurgeQueue':
         this.engine.purge(this.nameOf(input));
         return {};
       default:
-        throw new QueueError('InvalidParameterValue', `Unsupported action "${action}"`);
+        throw new QueueError('UnsupportedOperation', `Unsupported action "${action}"`);
     }
+  }
+
+  private send(name: string, input: Input) {
+    const body = typeof input.MessageBody === 'string' ? input.MessageBody : '';
+    const message = this.engine.send(name, body, sendOptions(input));
+    const md5OfAttributes = md5OfMessageAttributes(message.messageAttributes);
+    return {
+      MessageId: message.messageId,
+      MD5OfMessageBody: message.md5OfBody,
+      ...(md5OfAttributes && { MD5OfMessageAttributes: md5OfAttributes }),
+    };
   }
 
   /** Long polling: waits up to WaitTimeSeconds for a message, as SQS does. */
   private async receive(input: Input) {
     const name = this.nameOf(input);
-    const deadline = Date.now() + Math.min(Number(input.WaitTimeSeconds ?? 0), MAX_WAIT_SECONDS) * 1000;
+    const waitSeconds = Number(input.WaitTimeSeconds ?? 0);
+    if (!Number.isInteger(waitSeconds) || waitSeconds < 0 || waitSeconds > MAX_WAIT_SECONDS) {
+      throw new QueueError('InvalidParameterValue', `WaitTimeSeconds must be an integer from 0 to ${MAX_WAIT_SECONDS}.`);
+    }
+    const deadline = Date.now() + waitSeconds * 1000;
     const options = {
       max: Number(input.MaxNumberOfMessages ?? 1),
       ...(input.VisibilityTimeout !== undefined && { visibilityTimeout: Number(input.VisibilityTimeout) }),
@@ -150,14 +215,14 @@ export class EmbeddedSqs {
     }
   }
 
-  private batch(input: Input, apply: (queueName: string, entry: Input) => void) {
-    const name = this.nameOf(input);
+  /** Applies a batch entry by entry, as SQS does: a failing entry goes to Failed, the others still succeed. */
+  private batch(input: Input, apply: (entry: Input) => object | void) {
+    const entries = batchEntries(input);
     const Successful: { Id: unknown }[] = [];
     const Failed: { Id: unknown; Code: string; Message: string; SenderFault: boolean }[] = [];
-    for (const entry of (input.Entries as Input[]) ?? []) {
+    for (const entry of entries) {
       try {
-        apply(name, entry);
-        Successful.push({ Id: entry.Id });
+        Successful.push({ Id: entry.Id, ...(apply(entry) ?? {}) });
       } catch (error) {
         if (!(error instanceof QueueError)) throw error;
         Failed.push({ Id: entry.Id, Code: error.type, Message: error.message, SenderFault: true });
@@ -213,14 +278,66 @@ export class EmbeddedSqs {
   }
 }
 
-const reply = (response: ServerResponse, status: number, body: unknown) => {
+const reply = (response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
   const text = JSON.stringify(body);
   response.writeHead(status, {
     'content-type': 'application/x-amz-json-1.0',
     'content-length': Buffer.byteLength(text),
-    ...(status >= 400 && { 'x-amzn-query-error': `${(body as { __type: string }).__type.split('#')[1]};Sender` }),
+    ...headers,
   });
   response.end(text);
+};
+
+const replyError = (response: ServerResponse, status: number, type: string, queryError: string, message: string) =>
+  reply(response, status, { __type: `com.amazonaws.sqs#${type}`, message }, { 'x-amzn-query-error': queryError });
+
+const batchEntries = (input: Input): Input[] => {
+  const entries = Array.isArray(input.Entries) ? (input.Entries as Input[]) : [];
+  if (entries.length === 0) throw new QueueError('EmptyBatchRequest', 'There should be at least one entry in the request.');
+  if (entries.length > MAX_BATCH_ENTRIES) {
+    throw new QueueError('TooManyEntriesInBatchRequest', `Maximum number of entries per request are ${MAX_BATCH_ENTRIES}.`);
+  }
+  const ids = new Set<unknown>();
+  for (const { Id } of entries) {
+    if (typeof Id !== 'string' || !BATCH_ENTRY_ID.test(Id)) {
+      throw new QueueError('InvalidBatchEntryId', 'A batch entry id can only contain alphanumeric characters, hyphens and underscores.');
+    }
+    if (ids.has(Id)) throw new QueueError('BatchEntryIdsNotDistinct', `Id ${Id} repeated.`);
+    ids.add(Id);
+  }
+  return entries;
+};
+
+const namesOf = (value: unknown): string[] => (Array.isArray(value) ? value.filter((name) => typeof name === 'string') : []);
+
+/** The entries of `values` named in `names` ('All' selects every one), as SQS filters requested attributes. */
+const pick = (values: Record<string, string>, names: unknown): Record<string, string> => {
+  const requested = namesOf(names);
+  if (requested.includes('All')) return values;
+  return Object.fromEntries(Object.entries(values).filter(([name]) => requested.includes(name)));
+};
+
+/** Message attributes named in MessageAttributeNames: 'All' or '.*' for every one, 'prefix.*' for a prefix. */
+const pickMessageAttributes = (attributes: Record<string, MessageAttributeValue>, names: unknown) => {
+  const requested = namesOf(names);
+  const wanted = (name: string) =>
+    requested.some((pattern) =>
+      pattern === 'All' || pattern === '.*' ? true : pattern.endsWith('.*') ? name.startsWith(pattern.slice(0, -1)) : pattern === name,
+    );
+  return Object.fromEntries(Object.entries(attributes).filter(([name]) => wanted(name)));
+};
+
+/** A received message as ReceiveMessage returns it: only the system and message attributes the request asked for. */
+const shapeReceived = (message: ReceivedMessage, input: Input) => {
+  const { MessageAttributes: allMessageAttributes, Attributes: allAttributes, ...rest } = message;
+  const attributes = pick(allAttributes, [...namesOf(input.MessageSystemAttributeNames), ...namesOf(input.AttributeNames)]);
+  const messageAttributes = pickMessageAttributes(allMessageAttributes ?? {}, input.MessageAttributeNames);
+  const md5OfAttributes = md5OfMessageAttributes(messageAttributes);
+  return {
+    ...rest,
+    ...(Object.keys(attributes).length > 0 && { Attributes: attributes }),
+    ...(md5OfAttributes && { MessageAttributes: messageAttributes, MD5OfMessageAttributes: md5OfAttributes }),
+  };
 };
 
 const sendOptions = (input: Input) => ({
@@ -236,13 +353,30 @@ const settingsFrom = (attributes: Input | undefined): Partial<QueueSettings> => 
   if (attributes.VisibilityTimeout !== undefined) settings.visibilityTimeout = Number(attributes.VisibilityTimeout);
   if (attributes.DelaySeconds !== undefined) settings.delaySeconds = Number(attributes.DelaySeconds);
   if (attributes.MessageRetentionPeriod !== undefined) settings.retentionSeconds = Number(attributes.MessageRetentionPeriod);
-  if (typeof attributes.RedrivePolicy === 'string') {
-    const policy = JSON.parse(attributes.RedrivePolicy) as { deadLetterTargetArn: string; maxReceiveCount: number | string };
-    settings.redrive = {
-      deadLetterQueueName: policy.deadLetterTargetArn.slice(policy.deadLetterTargetArn.lastIndexOf(':') + 1),
-      maxReceiveCount: Number(policy.maxReceiveCount),
-    };
+  if (attributes.RedrivePolicy === '') {
+    // An empty RedrivePolicy removes the policy, as in SQS.
+    settings.redrive = undefined;
+  } else if (typeof attributes.RedrivePolicy === 'string') {
+    settings.redrive = redriveFrom(attributes.RedrivePolicy);
   }
   return settings;
 };
 
+
+const redriveFrom = (redrivePolicy: string): QueueSettings['redrive'] => {
+  const invalid = (reason: string) =>
+    new QueueError('InvalidParameterValue', `Value ${redrivePolicy} for parameter RedrivePolicy is invalid. Reason: ${reason}.`);
+  let policy: { deadLetterTargetArn?: unknown; maxReceiveCount?: unknown };
+  try {
+    policy = JSON.parse(redrivePolicy) as typeof policy;
+  } catch {
+    throw invalid('Invalid JSON');
+  }
+  if (typeof policy?.deadLetterTargetArn !== 'string' || !policy.deadLetterTargetArn.startsWith('arn:aws:sqs:')) {
+    throw invalid('Dead letter target must be an SQS queue ARN');
+  }
+  return {
+    deadLetterQueueName: policy.deadLetterTargetArn.slice(policy.deadLetterTargetArn.lastIndexOf(':') + 1),
+    maxReceiveCount: Number(policy.maxReceiveCount),
+  };
+};

@@ -50,9 +50,20 @@ export interface ReceivedMessage {
   readonly MessageAttributes?: Record<string, MessageAttributeValue>;
 }
 
+export type QueueErrorType =
+  | 'QueueDoesNotExist'
+  | 'MessageNotInflight'
+  | 'ReceiptHandleIsInvalid'
+  | 'InvalidParameterValue'
+  | 'EmptyBatchRequest'
+  | 'TooManyEntriesInBatchRequest'
+  | 'BatchEntryIdsNotDistinct'
+  | 'InvalidBatchEntryId'
+  | 'UnsupportedOperation';
+
 export class QueueError extends Error {
   constructor(
-    readonly type: 'QueueDoesNotExist' | 'MessageNotInflight' | 'ReceiptHandleIsInvalid' | 'InvalidParameterValue',
+    readonly type: QueueErrorType,
     message: string,
   ) {
     super(message);
@@ -69,6 +80,36 @@ const MAX_MAX_RECEIVE_COUNT = 1000;
 const DEFAULT_SETTINGS: QueueSettings = { visibilityTimeout: 30, delaySeconds: 0, retentionSeconds: 345_600 };
 
 export const md5Hex = (text: string) => createHash('md5').update(text, 'utf8').digest('hex');
+
+/**
+ * MD5OfMessageAttributes as SQS computes it: attributes sorted by name, each encoded as length-prefixed (4-byte
+ * big-endian) name and data type, a transport byte (1 string, 2 binary) and the length-prefixed value bytes.
+ * Undefined when there are no attributes, as SQS then omits the field.
+ */
+export const md5OfMessageAttributes = (attributes: Record<string, MessageAttributeValue> = {}): string | undefined => {
+  const names = Object.keys(attributes).sort();
+  if (names.length === 0) return undefined;
+  const lengthPrefixed = (bytes: Buffer) => {
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(bytes.length);
+    return [length, bytes];
+  };
+  const hash = createHash('md5');
+  for (const name of names) {
+    const { DataType, StringValue, BinaryValue } = attributes[name]!;
+    const binary = DataType.startsWith('Binary');
+    const value = binary ? Buffer.from(BinaryValue ?? '', 'base64') : Buffer.from(StringValue ?? '', 'utf8');
+    for (const part of [
+      ...lengthPrefixed(Buffer.from(name, 'utf8')),
+      ...lengthPrefixed(Buffer.from(DataType, 'utf8')),
+      Buffer.from([binary ? 2 : 1]),
+      ...lengthPrefixed(value),
+    ]) {
+      hash.update(part);
+    }
+  }
+  return hash.digest('hex');
+};
 
 export class QueueEngine {
   private readonly queues = new Map<string, QueueState>();

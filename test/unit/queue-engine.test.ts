@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import {
   MAX_DELAY_SECONDS,
   MAX_VISIBILITY_TIMEOUT_SECONDS,
   md5Hex,
+  md5OfMessageAttributes,
   QueueEngine,
   QueueError,
   type QueueState,
@@ -126,6 +128,40 @@ describe('QueueEngine', () => {
       const { engine } = setUp();
 
       expect(queueErrorOf(() => engine.send(QUEUE, '')).type).toBe('InvalidParameterValue');
+    });
+  });
+
+  describe('md5OfMessageAttributes', () => {
+    // Reference digests published by other SQS implementations, computed as SQS does.
+    it('matches the SQS digest for string and number attributes, whatever their order', () => {
+      expect(
+        md5OfMessageAttributes({
+          ordinal: { DataType: 'Number', StringValue: '1' },
+          category: { DataType: 'String', StringValue: 'test' },
+        }),
+      ).toBe('d21ae90c49061e927f57df5f5d72be1f');
+      expect(md5OfMessageAttributes({ SellerName: { DataType: 'String', StringValue: 'Example Store' } })).toBe(
+        'cd28f3b68aeee4b2eac9c66f2f694b58',
+      );
+      expect(md5OfMessageAttributes({ timestamp: { DataType: 'Number', StringValue: '1493147359900' } })).toBe(
+        '235c5c510d26fb653d073faed50ae77c',
+      );
+    });
+
+    it('hashes binary attributes by their decoded bytes with the binary transport type', () => {
+      const bytes = Buffer.from([0, 1, 254, 255]);
+      const lengthPrefixed = (part: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, part.length]), part]);
+      const expected = createHash('md5')
+        .update(
+          Buffer.concat([lengthPrefixed(Buffer.from('raw')), lengthPrefixed(Buffer.from('Binary')), Buffer.from([2]), lengthPrefixed(bytes)]),
+        )
+        .digest('hex');
+
+      expect(md5OfMessageAttributes({ raw: { DataType: 'Binary', BinaryValue: bytes.toString('base64') } })).toBe(expected);
+    });
+
+    it('is undefined without attributes', () => {
+      expect(md5OfMessageAttributes({})).toBeUndefined();
     });
   });
 
