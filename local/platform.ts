@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import type {
   APIGatewayProxyEvent,
   APIGatewayProxyResult,
@@ -14,6 +15,7 @@ import { createTableIfMissing } from '../functions/adapters/dynamodb/create-tabl
 import { createDocumentClient } from '../functions/adapters/dynamodb/document-client.js';
 import { DynamoApiKeyRepository, DynamoTenantRepository } from '../functions/adapters/dynamodb/tenant.repository.js';
 import { matchRoute, type RouteGroup } from '../functions/contracts/api-routes.js';
+import { buildEventPattern } from '../functions/contracts/event-routing.js';
 import { generateApiKey } from '../functions/domain/api-key.js';
 import { TenantAdminService } from '../functions/domain/tenant-admin.service.js';
 import { errorResult } from '../functions/handlers/http/error-response.js';
@@ -22,10 +24,18 @@ import { systemClock } from '../functions/handlers/wiring.js';
 import type { DevKey } from './dev-keys.js';
 import { startEmbeddedDynamoDb } from './embedded-dynamodb.js';
 import { EmbeddedSqs } from './embedded-sqs/embedded-sqs.js';
+import { startEventSourceMapping } from './event-source-mapping.js';
+import { createPutEvents } from './put-events.js';
 
 export const LOCAL_TABLE_NAME = 'webhooks';
-export const LOCAL_DELIVERY_QUEUE = 'deliveries';
-export const LOCAL_DELIVERY_DLQ = 'deliveries-dlq';
+export const LOCAL_QUEUES = {
+  events: 'events',
+  eventsDeadLetters: 'events-dlq',
+  rejectedEvents: 'rejected-events',
+  deliveries: 'deliveries',
+  deliveryDeadLetters: 'deliveries-dlq',
+} as const;
+const LOCAL_ACCOUNT = '000000000000';
 /** API Gateway's own payload limit; the handlers apply the API's tighter 64 KB limit. */
 const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
 const FOURTEEN_DAYS_SECONDS = 14 * 24 * 3600;
@@ -45,6 +55,12 @@ export interface LocalPlatformOptions {
   readonly dataDir?: string;
   readonly region: string;
   readonly allowHttpUrls: boolean;
+  /** SSRF guard off: loopback and private destinations are allowed (the local default). */
+  readonly allowPrivateDestinations: boolean;
+  /** EVENT_SOURCES: sources PutEvents may publish from; any source when undefined. */
+  readonly eventSources?: readonly string[];
+  /** RETRY_SCHEDULE, as the delivery worker parses it; the default schedule when undefined. */
+  readonly retrySchedule?: string;
   /** Keys registered at start (DEV_API_KEY, DEV_TENANTS). */
   readonly devKeys: readonly DevKey[];
   readonly log: (line: string) => void;
@@ -54,8 +70,7 @@ export interface LocalPlatform {
   readonly url: string;
   readonly dynamoDbEndpoint: string;
   readonly sqsEndpoint: string;
-  readonly deliveryQueueUrl: string;
-  readonly deliveryDeadLetterQueueUrl: string;
+  readonly queueUrls: Readonly<Record<keyof typeof LOCAL_QUEUES, string>>;
   /** The key generated for tenant `dev` when no DEV_API_KEY was given. */
   readonly generatedDevKey?: string;
   stop(): Promise<void>;
@@ -66,18 +81,16 @@ type AuthorizerHandler = (event: APIGatewayRequestAuthorizerEvent) => Promise<{ 
 
 /**
  * The whole platform in one process: the same Lambda handlers behind an HTTP server that builds API Gateway
- * events and runs the authorizer first, on an embedded DynamoDB-compatible store and an embedded SQS.
+ * events and runs the authorizer first, EventBridge's PutEvents at the root URL routing to the events queue,
+ * and SQS event source mappings driving the event router and the delivery worker, on an embedded
+ * DynamoDB-compatible store and an embedded SQS.
  */
 export const startLocalPlatform = async (options: LocalPlatformOptions): Promise<LocalPlatform> => {
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
   const dynamo = await startEmbeddedDynamoDb(options.dataDir ? { path: join(options.dataDir, 'dynamodb') } : {});
   const sqs = new EmbeddedSqs({ region: options.region, ...(options.dataDir && { dataDir: join(options.dataDir, 'sqs') }) });
   await sqs.start();
-  sqs.createQueue(LOCAL_DELIVERY_DLQ, { retentionSeconds: FOURTEEN_DAYS_SECONDS });
-  const deliveryQueueUrl = sqs.createQueue(LOCAL_DELIVERY_QUEUE, {
-    visibilityTimeout: 180,
-    redrive: { deadLetterQueueName: LOCAL_DELIVERY_DLQ, maxReceiveCount: 5 },
-  });
+  const queueUrls = createQueues(sqs);
 
   // The environment CDK gives the functions on AWS, pointed at the embedded services. The credentials only
   // satisfy the SDK's signer: every endpoint is local, so no request can reach AWS.
@@ -88,8 +101,12 @@ export const startLocalPlatform = async (options: LocalPlatformOptions): Promise
     AWS_SECRET_ACCESS_KEY: 'local',
     DYNAMODB_ENDPOINT: dynamo.endpoint,
     SQS_ENDPOINT: sqs.endpoint,
-    DELIVERY_QUEUE_URL: deliveryQueueUrl,
+    DELIVERY_QUEUE_URL: queueUrls.deliveries,
+    DELIVERY_DLQ_URL: queueUrls.deliveryDeadLetters,
+    REJECTED_EVENTS_QUEUE_URL: queueUrls.rejectedEvents,
     ALLOW_HTTP_URLS: String(options.allowHttpUrls),
+    ALLOW_PRIVATE_DESTINATIONS: String(options.allowPrivateDestinations),
+    ...(options.retrySchedule !== undefined && { RETRY_SCHEDULE: options.retrySchedule }),
     POWERTOOLS_DEV: 'true',
   });
   delete process.env.AWS_PROFILE;
@@ -108,9 +125,48 @@ export const startLocalPlatform = async (options: LocalPlatformOptions): Promise
     catalogue: (await import('../functions/handlers/catalogue.handler.js')).handler,
   };
   const authorizer: AuthorizerHandler = (await import('../functions/handlers/authorizer.handler.js')).handler;
+  const routeEvents = (await import('../functions/handlers/event-router.handler.js')).handler;
+  const deliver = (await import('../functions/handlers/delivery-worker.handler.js')).handler;
+
+  const sqsClient = new SQSClient({
+    region: options.region,
+    endpoint: sqs.endpoint,
+    useQueueUrlAsEndpoint: false,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  const mappings = [
+    startEventSourceMapping({
+      sqs: sqsClient,
+      queueUrl: queueUrls.events,
+      queueArn: sqs.queueArn(LOCAL_QUEUES.events),
+      region: options.region,
+      handler: routeEvents,
+      batchSize: 10,
+      concurrency: 1,
+      log: options.log,
+    }),
+    startEventSourceMapping({
+      sqs: sqsClient,
+      queueUrl: queueUrls.deliveries,
+      queueArn: sqs.queueArn(LOCAL_QUEUES.deliveries),
+      region: options.region,
+      handler: deliver,
+      batchSize: 10,
+      concurrency: 4,
+      log: options.log,
+    }),
+  ];
+  const putEvents = createPutEvents({
+    sqs: sqsClient,
+    eventsQueueUrl: queueUrls.events,
+    pattern: buildEventPattern(options.eventSources),
+    region: options.region,
+    account: LOCAL_ACCOUNT,
+  });
+  if (!options.allowPrivateDestinations) options.log('SSRF guard on: deliveries only to public addresses');
 
   const server = createServer((request, response) => {
-    serve(request, response, handlers, authorizer).catch((error: unknown) => {
+    serve(request, response, handlers, authorizer, putEvents).catch((error: unknown) => {
       options.log(`local server error: ${(error as Error).stack ?? String(error)}`);
       if (!response.headersSent) send(response, errorResult(500, 'internal_error', 'An internal error occurred', []));
     });
@@ -122,10 +178,11 @@ export const startLocalPlatform = async (options: LocalPlatformOptions): Promise
     url,
     dynamoDbEndpoint: dynamo.endpoint,
     sqsEndpoint: sqs.endpoint,
-    deliveryQueueUrl,
-    deliveryDeadLetterQueueUrl: sqs.queueUrl(LOCAL_DELIVERY_DLQ),
+    queueUrls,
     ...(generatedDevKey && { generatedDevKey }),
     stop: async () => {
+      await Promise.all(mappings.map((mapping) => mapping.stop()));
+      sqsClient.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await sqs.stop();
@@ -165,16 +222,45 @@ const loadOrCreateGeneratedKey = (dataDir: string | undefined): string => {
   return key;
 };
 
+/** The local queues, as the CDK stack configures their AWS counterparts. */
+const createQueues = (sqs: EmbeddedSqs): Record<keyof typeof LOCAL_QUEUES, string> => {
+  const deadLetterSettings = { retentionSeconds: FOURTEEN_DAYS_SECONDS };
+  const eventsDeadLetters = sqs.createQueue(LOCAL_QUEUES.eventsDeadLetters, deadLetterSettings);
+  const deliveryDeadLetters = sqs.createQueue(LOCAL_QUEUES.deliveryDeadLetters, deadLetterSettings);
+  return {
+    eventsDeadLetters,
+    deliveryDeadLetters,
+    rejectedEvents: sqs.createQueue(LOCAL_QUEUES.rejectedEvents, deadLetterSettings),
+    events: sqs.createQueue(LOCAL_QUEUES.events, {
+      visibilityTimeout: 60,
+      redrive: { deadLetterQueueName: LOCAL_QUEUES.eventsDeadLetters, maxReceiveCount: 5 },
+    }),
+    deliveries: sqs.createQueue(LOCAL_QUEUES.deliveries, {
+      visibilityTimeout: 120,
+      redrive: { deadLetterQueueName: LOCAL_QUEUES.deliveryDeadLetters, maxReceiveCount: 10 },
+    }),
+  };
+};
+
 const serve = async (
   request: IncomingMessage,
   response: ServerResponse,
   handlers: Record<RouteGroup, ProxyHandler>,
   authorizer: AuthorizerHandler,
+  putEvents: ReturnType<typeof createPutEvents>,
 ): Promise<void> => {
   const body = await readBody(request);
   if (body === undefined) return send(response, errorResult(413, 'payload_too_large', 'Request body too large', []));
   const url = new URL(request.url ?? '/', 'http://local');
   const method = request.method ?? 'GET';
+  if (method === 'POST' && request.headers['x-amz-target'] === 'AWSEvents.PutEvents') {
+    const result = await putEvents(JSON.parse(body || '{}'));
+    return send(response, {
+      statusCode: result.status,
+      headers: { 'content-type': 'application/x-amz-json-1.1' },
+      body: JSON.stringify(result.body),
+    });
+  }
   const match = matchRoute(method, url.pathname);
 
   // API Gateway sends unknown routes and wrong methods to the catalogue function, without authorization.

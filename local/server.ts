@@ -12,11 +12,16 @@ const LocalEnvironment = z.object({
   DATA_DIR: z.string().min(1).default('.data'),
   AWS_REGION: z.string().min(1).default('us-east-1'),
   ALLOW_HTTP_URLS: z.enum(['true', 'false']).default('true'),
+  ALLOW_PRIVATE_DESTINATIONS: z.enum(['true', 'false']).default('true'),
+  EVENT_SOURCES: z.string().optional(),
+  RETRY_SCHEDULE: z.string().optional(),
   DEV_API_KEY: z.string().min(1).optional(),
   DEV_TENANTS: z.string().optional(),
 });
 
-const log = (line: string) => process.stdout.write(`${line}\n`);
+const log = (line: string): void => {
+  process.stdout.write(`${line}\n`);
+};
 
 const main = async () => {
   const env = LocalEnvironment.parse(process.env);
@@ -28,12 +33,19 @@ const main = async () => {
     dataDir: resolve(env.DATA_DIR),
     region: env.AWS_REGION,
     allowHttpUrls: env.ALLOW_HTTP_URLS === 'true',
+    allowPrivateDestinations: env.ALLOW_PRIVATE_DESTINATIONS === 'true',
+    ...(env.EVENT_SOURCES && { eventSources: env.EVENT_SOURCES.split(',').map((source) => source.trim()) }),
+    ...(env.RETRY_SCHEDULE !== undefined && { retrySchedule: env.RETRY_SCHEDULE }),
     devKeys,
     log,
   });
 
   log(`  data: ${resolve(env.DATA_DIR)} (embedded DynamoDB at ${platform.dynamoDbEndpoint}, SQS at ${platform.sqsEndpoint})`);
   if (env.ALLOW_HTTP_URLS === 'true') log('  http:// webhook URLs are accepted (local mode; ALLOW_HTTP_URLS=false to refuse them)');
+  if (env.ALLOW_PRIVATE_DESTINATIONS === 'true') {
+    log('  private and loopback destinations are allowed (local mode; ALLOW_PRIVATE_DESTINATIONS=false turns the SSRF guard on)');
+  }
+  log(`  events: EventBridge PutEvents at ${platform.url} from ${env.EVENT_SOURCES ? `sources ${env.EVENT_SOURCES}` : 'any source'}`);
   if (platform.generatedDevKey) log(`  API key for tenant "dev" (read+write): ${platform.generatedDevKey}`);
   for (const devKey of devKeys) log(`  API key for tenant "${devKey.tenantId}": ${devKey.scopes.join(' ')}`);
   log(`  try: curl -H "x-api-key: <key>" ${platform.url}/v1/event-types`);

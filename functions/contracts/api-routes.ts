@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import type { Scope } from '../domain/api-key.js';
 import { EventTypeList } from './event-type.schema.js';
+import { Delivery, DeliveryAccepted, DeliveryList, DeliveryListQuery } from './delivery.schema.js';
 import {
-  PingAccepted,
   Webhook,
   WebhookCreate,
   WebhookId,
@@ -106,7 +106,35 @@ export const apiRoutes = [
     summary: 'Send a signed `ping` event to the webhook',
     group: 'webhooksWrite',
     scope: 'webhooks:write',
-    success: { status: 202, schema: PingAccepted, description: 'The ping is queued for delivery' },
+    success: { status: 202, schema: DeliveryAccepted, description: 'The ping is queued for delivery' },
+  },
+  {
+    operationId: 'listDeliveries',
+    method: 'GET',
+    path: `${webhookPath}/deliveries`,
+    summary: "The webhook's deliveries, newest first; filter with `status`",
+    group: 'webhooksRead',
+    scope: 'webhooks:read',
+    query: DeliveryListQuery,
+    success: { status: 200, schema: DeliveryList, description: 'A page of deliveries' },
+  },
+  {
+    operationId: 'getDelivery',
+    method: 'GET',
+    path: `${webhookPath}/deliveries/{deliveryId}`,
+    summary: 'A delivery with every attempt (status, HTTP code, duration, error, response snippet)',
+    group: 'webhooksRead',
+    scope: 'webhooks:read',
+    success: { status: 200, schema: Delivery, description: 'The delivery and its attempts' },
+  },
+  {
+    operationId: 'retryDelivery',
+    method: 'POST',
+    path: `${webhookPath}/deliveries/{deliveryId}/retry`,
+    summary: 'Send the delivery again now, with the same webhook-id',
+    group: 'webhooksWrite',
+    scope: 'webhooks:write',
+    success: { status: 202, schema: DeliveryAccepted, description: 'The retry is queued' },
   },
   {
     operationId: 'listEventTypes',
@@ -131,6 +159,7 @@ export const apiRoutes = [
 export type OperationId = (typeof apiRoutes)[number]['operationId'];
 
 export const WebhookPathParameters = z.object({ id: WebhookId });
+export const DeliveryPathParameters = z.object({ id: WebhookId, deliveryId: z.string().regex(/^dlv_[0-9A-HJKMNP-TV-Z]{26}$/) });
 
 export type RouteMatch =
   | { readonly kind: 'route'; readonly route: ApiRoute; readonly pathParameters: Record<string, string> }

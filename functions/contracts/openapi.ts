@@ -44,7 +44,11 @@ export const buildOpenApiDocument = () => {
       security: route.scope === null ? [] : [{ apiKey: [route.scope] }],
       request: {
         query,
-        ...(route.path.includes('{id}') && { params: z.object({ id: z.string() }) }),
+        ...(route.path.includes('{id}') && {
+          params: route.path.includes('{deliveryId}')
+            ? z.object({ id: z.string(), deliveryId: z.string() })
+            : z.object({ id: z.string() }),
+        }),
         ...(route.body && { body: { required: true, content: { 'application/json': { schema: route.body } } } }),
       },
       responses: {

@@ -90,6 +90,8 @@ export const Webhook = z
     events: z.array(z.string()),
     filters: z.record(z.string(), z.array(z.string())).optional(),
     enabled: z.boolean(),
+    disabledReason: z.string().optional().describe('Why the platform disabled the webhook; cleared when you re-enable it'),
+    disabledAt: z.iso.datetime().optional(),
     description: z.string().optional(),
     metadata: z.record(z.string(), z.string()).optional(),
     createdAt: z.iso.datetime(),
@@ -125,10 +127,6 @@ export const WebhookList = z
     nextCursor: z.string().nullable().describe('Pass as `cursor` for the next page; null on the last page.'),
   })
   .meta({ id: 'WebhookList' });
-
-export const PingAccepted = z
-  .object({ deliveryId: z.string(), eventId: z.string(), status: z.literal('queued') })
-  .meta({ id: 'PingAccepted' });
 
 export const RegionQuery = z.object({
   region: z.string().optional().describe('When given, must equal the region of this deployment.'),

@@ -24,23 +24,8 @@ export interface WebhookRepository {
   delete(tenantId: string, id: string): Promise<WebhookRecord | undefined>;
   /** Enabled webhooks of the tenant subscribed to the event type: the delivery fan-out. */
   findSubscribers(tenantId: string, eventType: string): Promise<WebhookRecord[]>;
-}
-
-/** An event addressed to one webhook: the unit of work of the delivery pipeline. */
-export interface DeliveryRequest {
-  readonly deliveryId: string;
-  readonly tenantId: string;
-  readonly webhookId: string;
-  readonly event: {
-    readonly id: string;
-    readonly type: string;
-    readonly timestamp: string;
-    readonly data: unknown;
-  };
-}
-
-export interface DeliveryQueue {
-  enqueue(request: DeliveryRequest): Promise<void>;
+  /** Disables the webhook with a reason, whatever its version; no-op when it no longer exists. */
+  disable(tenantId: string, id: string, reason: { reason: string; at: string }): Promise<void>;
 }
 
 export interface Clock {

@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import { findEventType, pingEventType } from '../contracts/event-catalogue.js';
+import { findEventType } from '../contracts/event-catalogue.js';
 import type { Webhook, WebhookCreate, WebhookPatch } from '../contracts/webhook.schema.js';
 import {
   type ErrorDetail,
@@ -8,13 +8,10 @@ import {
   StaleVersionError,
   ValidationError,
 } from './errors.js';
-import type { Clock, DeliveryQueue, IdGenerator, WebhookRepository } from './ports.js';
+import type { DestinationPolicy } from './delivery/sender.port.js';
+import type { Clock, IdGenerator, WebhookRepository } from './ports.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
 import { generateSecret, toWebhookView, type WebhookRecord } from './webhook.js';
-
-export interface WebhookPolicy {
-  /** Accept `http://` URLs (local mode); otherwise only `https://`. */
-  readonly allowHttpUrls: boolean;
-}
 
 export interface Versioned<T> {
   readonly value: T;
@@ -33,15 +30,15 @@ export class WebhookService {
   constructor(
     private readonly deps: {
       readonly webhooks: WebhookRepository;
-      readonly deliveries: DeliveryQueue;
       readonly clock: Clock;
       readonly ids: IdGenerator;
-      readonly policy: WebhookPolicy;
+      /** Which URLs may receive deliveries: scheme and, on AWS, public destinations only (SSRF guard). */
+      readonly destinations: DestinationPolicy;
     },
   ) {}
 
   async create(tenantId: string, input: WebhookCreate): Promise<{ webhook: Webhook; secret: string }> {
-    const events = this.checkSubscription(input.url, input.events);
+    const events = await this.checkSubscription(input.url, input.events);
     const now = this.deps.clock.now().toISOString();
     const record: WebhookRecord = {
       tenantId,
@@ -98,7 +95,7 @@ export class WebhookService {
       if (expectedVersion !== undefined && previous.version !== expectedVersion) {
         throw new PreconditionFailedError(`webhook ${id} is at version ${previous.version}, not ${expectedVersion}`);
       }
-      const { next, changes } = this.applyPatch(previous, patch);
+      const { next, changes } = await this.applyPatch(previous, patch);
       if (Object.keys(changes).length === 0) {
         return { value: { webhook: toWebhookView(previous), changes }, version: previous.version };
       }
@@ -121,31 +118,13 @@ export class WebhookService {
     return toWebhookView(deleted);
   }
 
-  /** Queues a signed `ping` event for the webhook and returns the ids a receiver will see. */
-  async ping(tenantId: string, id: string): Promise<{ deliveryId: string; eventId: string }> {
-    const webhook = await this.require(tenantId, id);
-    const deliveryId = this.deps.ids.deliveryId();
-    const eventId = this.deps.ids.eventId();
-    const data = pingEventType.schema.parse({
-      webhookId: webhook.id,
-      message: `Test event for webhook "${webhook.name}"`,
-    });
-    await this.deps.deliveries.enqueue({
-      deliveryId,
-      tenantId,
-      webhookId: webhook.id,
-      event: { id: eventId, type: pingEventType.name, timestamp: this.deps.clock.now().toISOString(), data },
-    });
-    return { deliveryId, eventId };
-  }
-
   private async require(tenantId: string, id: string): Promise<WebhookRecord> {
     const record = await this.deps.webhooks.get(tenantId, id);
     if (!record) throw webhookNotFound(id);
     return record;
   }
 
-  private applyPatch(previous: WebhookRecord, patch: WebhookPatch) {
+  private async applyPatch(previous: WebhookRecord, patch: WebhookPatch) {
     const candidate: Record<string, unknown> = { ...previous };
     for (const field of EDITABLE_FIELDS) {
       const value = patch[field];
@@ -153,8 +132,13 @@ export class WebhookService {
       candidate[field] = value === '' || value === null ? undefined : value;
     }
     const url = candidate.url as string;
-    const events = this.checkSubscription(url, candidate.events as string[]);
+    const events = await this.checkSubscription(url, candidate.events as string[], url !== previous.url);
     candidate.events = events;
+    if (patch.enabled === true) {
+      // Re-enabling clears what the platform recorded when it disabled the webhook.
+      candidate.disabledReason = undefined;
+      candidate.disabledAt = undefined;
+    }
 
     const changes: FieldChanges = {};
     for (const field of EDITABLE_FIELDS) {
@@ -170,12 +154,14 @@ export class WebhookService {
     return { next, changes };
   }
 
-  /** Checks the URL scheme against the policy and the event names against the catalogue; returns the events de-duplicated. */
-  private checkSubscription(url: string, events: readonly string[]): string[] {
+  /**
+   * Checks the URL against the destination policy (when it is new) and the event names against the catalogue;
+   * returns the events de-duplicated.
+   */
+  private async checkSubscription(url: string, events: readonly string[], urlIsNew = true): Promise<string[]> {
     const problems: ErrorDetail[] = [];
-    if (!this.deps.policy.allowHttpUrls && new URL(url).protocol !== 'https:') {
-      problems.push({ path: 'url', message: 'must be an https URL' });
-    }
+    const refusal = urlIsNew ? await this.deps.destinations.check(url) : undefined;
+    if (refusal !== undefined) problems.push({ path: 'url', message: refusal });
     events.forEach((name, index) => {
       const eventType = findEventType(name);
       if (!eventType) {
@@ -193,19 +179,3 @@ export class WebhookService {
 }
 
 const webhookNotFound = (id: string) => new NotFoundError(`No webhook with id ${id}`);
-
-
-/** Cursors are opaque to clients: base64url of the last id seen. */
-const encodeCursor = (lastId: string) => Buffer.from(JSON.stringify({ after: lastId })).toString('base64url');
-
-const decodeCursor = (cursor: string): string => {
-  try {
-    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (parsed && typeof parsed === 'object' && 'after' in parsed && typeof parsed.after === 'string') {
-      return parsed.after;
-    }
-  } catch {
-    // fall through to the validation error
-  }
-  throw new ValidationError([{ path: 'cursor', message: 'is not a cursor returned by this API' }]);
-};

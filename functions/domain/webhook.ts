@@ -10,6 +10,9 @@ export interface WebhookRecord {
   readonly events: readonly string[];
   readonly filters?: Readonly<Record<string, readonly string[]>>;
   readonly enabled: boolean;
+  /** Why the platform disabled the webhook (410 Gone, failing for days); cleared when it is re-enabled. */
+  readonly disabledReason?: string;
+  readonly disabledAt?: string;
   readonly description?: string;
   readonly metadata?: Readonly<Record<string, string>>;
   readonly secret: string;
@@ -29,6 +32,8 @@ export const toWebhookView = (record: WebhookRecord): Webhook => ({
   events: [...record.events],
   ...(record.filters && { filters: Object.fromEntries(Object.entries(record.filters).map(([k, v]) => [k, [...v]])) }),
   enabled: record.enabled,
+  ...(record.disabledReason !== undefined && { disabledReason: record.disabledReason }),
+  ...(record.disabledAt !== undefined && { disabledAt: record.disabledAt }),
   ...(record.description !== undefined && { description: record.description }),
   ...(record.metadata && { metadata: { ...record.metadata } }),
   createdAt: record.createdAt,

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 
+import { DEFAULT_RETRY_DELAYS_SECONDS, parseRetrySchedule } from '../domain/delivery/retry-policy.js';
+
 const booleanFlag = z.enum(['true', 'false']).transform((value) => value === 'true');
 
 /**
@@ -16,11 +18,42 @@ const ApiEnvironment = z.object({
   SQS_ENDPOINT: z.url().optional(),
   /** Accept http:// webhook URLs; only local mode sets it. */
   ALLOW_HTTP_URLS: booleanFlag.default(false),
+  /** Accept webhook URLs resolving to loopback and private addresses (SSRF guard off); only local mode sets it. */
+  ALLOW_PRIVATE_DESTINATIONS: booleanFlag.default(false),
 });
 export type ApiEnvironment = z.output<typeof ApiEnvironment>;
 
-export const parseApiEnvironment = (env: NodeJS.ProcessEnv = process.env): ApiEnvironment => {
-  const parsed = ApiEnvironment.safeParse(env);
+/** The environment of the event router and the delivery worker. */
+const PipelineEnvironment = ApiEnvironment.extend({
+  DELIVERY_QUEUE_URL: z.url(),
+  /** Where exhausted deliveries go (worker). */
+  DELIVERY_DLQ_URL: z.url().optional(),
+  /** Where events failing validation go (router). */
+  REJECTED_EVENTS_QUEUE_URL: z.url().optional(),
+  /** Seconds before each retry after the immediate first attempt: "5,300,1800". */
+  RETRY_SCHEDULE: z
+    .string()
+    .default(DEFAULT_RETRY_DELAYS_SECONDS.join(','))
+    .transform((value, context) => {
+      try {
+        return parseRetrySchedule(value);
+      } catch (error) {
+        context.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    }),
+  CONNECT_TIMEOUT_MS: z.coerce.number().int().positive().max(5000).default(5000),
+  REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().max(60_000).default(15_000),
+});
+export type PipelineEnvironment = z.output<typeof PipelineEnvironment>;
+
+export const parseApiEnvironment = (env: NodeJS.ProcessEnv = process.env): ApiEnvironment => parse(ApiEnvironment, env);
+
+export const parsePipelineEnvironment = (env: NodeJS.ProcessEnv = process.env): PipelineEnvironment =>
+  parse(PipelineEnvironment, env);
+
+const parse = <T extends z.ZodType>(schema: T, env: NodeJS.ProcessEnv): z.output<T> => {
+  const parsed = schema.safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
     throw new Error(`Invalid function environment: ${problems}`);

@@ -1,14 +1,15 @@
 import { parseApiEnvironment } from './config.js';
 import { createApiHandler } from './http/api-handler.js';
-import { webhookOperations } from './webhooks.operations.js';
-import { createLogger, createWebhookService } from './wiring.js';
+import { deliveryOperations, webhookOperations } from './api.operations.js';
+import { createDeliveryService, createLogger, createWebhookService } from './wiring.js';
 
 const env = parseApiEnvironment();
 const { listWebhooks, getWebhook } = webhookOperations(createWebhookService(env));
+const { listDeliveries, getDelivery } = deliveryOperations(createDeliveryService(env));
 
-/** GET routes of /v1/webhooks: read-only access to the table. */
+/** GET routes of /v1/webhooks and their deliveries: read-only access to the table. */
 export const handler = createApiHandler({
-  operations: { listWebhooks, getWebhook },
+  operations: { listWebhooks, getWebhook, listDeliveries, getDelivery },
   region: env.AWS_REGION,
   logger: createLogger('webhooks-read'),
 });

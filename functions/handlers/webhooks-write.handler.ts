@@ -1,10 +1,11 @@
 import { parseApiEnvironment } from './config.js';
 import { createApiHandler } from './http/api-handler.js';
-import { webhookOperations } from './webhooks.operations.js';
-import { createLogger, createWebhookService } from './wiring.js';
+import { deliveryOperations, webhookOperations } from './api.operations.js';
+import { createDeliveryService, createLogger, createWebhookService } from './wiring.js';
 
 const env = parseApiEnvironment();
 const operations = webhookOperations(createWebhookService(env));
+const { pingWebhook, retryDelivery } = deliveryOperations(createDeliveryService(env));
 
 /** Routes that change webhooks, reveal secrets or queue deliveries. */
 export const handler = createApiHandler({
@@ -14,7 +15,8 @@ export const handler = createApiHandler({
     updateWebhook: operations.updateWebhook,
     replaceWebhookFields: operations.replaceWebhookFields,
     deleteWebhook: operations.deleteWebhook,
-    pingWebhook: operations.pingWebhook,
+    pingWebhook,
+    retryDelivery,
   },
   region: env.AWS_REGION,
   logger: createLogger('webhooks-write'),

@@ -1,11 +1,15 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { ulid } from 'ulid';
+import { DynamoDeliveryRepository } from '../adapters/dynamodb/delivery.repository.js';
 import { createDocumentClient } from '../adapters/dynamodb/document-client.js';
 import { DynamoApiKeyRepository } from '../adapters/dynamodb/tenant.repository.js';
 import { DynamoWebhookRepository } from '../adapters/dynamodb/webhook.repository.js';
-import { SqsDeliveryQueue } from '../adapters/sqs/delivery-queue.js';
-import type { Clock, DeliveryQueue, IdGenerator } from '../domain/ports.js';
+import { createDestinationPolicy } from '../adapters/http/destination-guard.js';
+import { SqsDeliveryJobQueue } from '../adapters/sqs/delivery-queue.js';
+import type { DeliveryJobQueue } from '../domain/delivery/delivery.ports.js';
+import { DeliveryService } from '../domain/delivery/delivery.service.js';
+import type { Clock, IdGenerator } from '../domain/ports.js';
 import { WebhookService } from '../domain/webhook.service.js';
 import type { ApiEnvironment } from './config.js';
 
@@ -26,28 +30,40 @@ export const createDocumentClientFor = (env: ApiEnvironment) =>
     ...(env.DYNAMODB_ENDPOINT && { endpoint: env.DYNAMODB_ENDPOINT }),
   });
 
-const deliveryQueueFor = (env: ApiEnvironment): DeliveryQueue => {
-  const queueUrl = env.DELIVERY_QUEUE_URL;
-  if (!queueUrl) {
-    return {
-      enqueue: () => Promise.reject(new Error('DELIVERY_QUEUE_URL is not configured for this function')),
-    };
-  }
-  const sqs = new SQSClient({
+export const createSqsClientFor = (env: ApiEnvironment) =>
+  new SQSClient({
     region: env.AWS_REGION,
     ...(env.SQS_ENDPOINT && { endpoint: env.SQS_ENDPOINT, useQueueUrlAsEndpoint: false }),
   });
-  return new SqsDeliveryQueue(sqs, queueUrl);
+
+/** Functions without DELIVERY_QUEUE_URL (read-only ones) get a queue that refuses, which is a wiring bug if hit. */
+const deliveryJobQueueFor = (env: ApiEnvironment): DeliveryJobQueue => {
+  const queueUrl = env.DELIVERY_QUEUE_URL;
+  if (!queueUrl) return { enqueue: () => Promise.reject(new Error('DELIVERY_QUEUE_URL is not configured for this function')) };
+  return new SqsDeliveryJobQueue(createSqsClientFor(env), queueUrl);
 };
 
 export const createWebhookService = (env: ApiEnvironment) =>
   new WebhookService({
     webhooks: new DynamoWebhookRepository(createDocumentClientFor(env), env.TABLE_NAME, systemClock),
-    deliveries: deliveryQueueFor(env),
+    destinations: createDestinationPolicy({
+      allowHttp: env.ALLOW_HTTP_URLS,
+      allowPrivateDestinations: env.ALLOW_PRIVATE_DESTINATIONS,
+    }),
     clock: systemClock,
     ids: ulidIds,
-    policy: { allowHttpUrls: env.ALLOW_HTTP_URLS },
   });
+
+export const createDeliveryService = (env: ApiEnvironment) => {
+  const db = createDocumentClientFor(env);
+  return new DeliveryService({
+    webhooks: new DynamoWebhookRepository(db, env.TABLE_NAME, systemClock),
+    deliveries: new DynamoDeliveryRepository(db, env.TABLE_NAME, systemClock),
+    jobs: deliveryJobQueueFor(env),
+    clock: systemClock,
+    ids: ulidIds,
+  });
+};
 
 export const createApiKeyRepository = (env: ApiEnvironment) =>
   new DynamoApiKeyRepository(createDocumentClientFor(env), env.TABLE_NAME);

@@ -6,6 +6,7 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { ConflictError, type ErrorDetail, StaleVersionError } from '../../domain/errors.js';
 import type { Clock, WebhookPage, WebhookRepository } from '../../domain/ports.js';
@@ -130,6 +131,22 @@ export class DynamoWebhookRepository implements WebhookRepository {
     } catch (error) {
       if (isConditionalCheckFailed(error)) return undefined;
       throw error;
+    }
+  }
+
+  async disable(tenantId: string, id: string, reason: { reason: string; at: string }): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: itemKeys.webhook(tenantId, id),
+          UpdateExpression: 'SET enabled = :false, disabledReason = :reason, disabledAt = :at, updatedAt = :at ADD version :one',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':false': false, ':reason': reason.reason, ':at': reason.at, ':one': 1 },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
     }
   }
 

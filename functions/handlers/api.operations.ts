@@ -1,23 +1,32 @@
-import { WebhookPathParameters } from '../contracts/api-routes.js';
+import { DeliveryPathParameters, WebhookPathParameters } from '../contracts/api-routes.js';
+import { DeliveryListQuery } from '../contracts/delivery.schema.js';
 import { WebhookCreate, WebhookListQuery, WebhookPatch } from '../contracts/webhook.schema.js';
+import type { DeliveryService } from '../domain/delivery/delivery.service.js';
 import { NotFoundError } from '../domain/errors.js';
 import type { WebhookService } from '../domain/webhook.service.js';
 import type { ApiRequest, Operation, Operations } from './http/api-handler.js';
 import { httpErrors } from './http/http-error.js';
 
+const tenantOf = (request: ApiRequest) => {
+  if (!request.principal) throw httpErrors.unauthorized();
+  return request.principal.tenantId;
+};
+
+/** A malformed id names no webhook: 404, exactly like a missing one. */
+const webhookIdOf = (request: ApiRequest) => {
+  const parsed = WebhookPathParameters.safeParse(request.pathParameters);
+  if (!parsed.success) throw new NotFoundError(`No webhook with id ${request.pathParameters.id ?? ''}`);
+  return parsed.data.id;
+};
+
+const deliveryKeyOf = (request: ApiRequest) => {
+  const parsed = DeliveryPathParameters.safeParse(request.pathParameters);
+  if (!parsed.success) throw new NotFoundError(`No delivery with id ${request.pathParameters.deliveryId ?? ''}`);
+  return { tenantId: tenantOf(request), webhookId: parsed.data.id, deliveryId: parsed.data.deliveryId };
+};
+
 /** Primary adapters of the webhook use cases: parse and validate, call the service, format. */
 export const webhookOperations = (service: WebhookService) => {
-  const tenantOf = (request: ApiRequest) => {
-    if (!request.principal) throw httpErrors.unauthorized();
-    return request.principal.tenantId;
-  };
-  /** A malformed id names no webhook: 404, exactly like a missing one. */
-  const webhookIdOf = (request: ApiRequest) => {
-    const parsed = WebhookPathParameters.safeParse(request.pathParameters);
-    if (!parsed.success) throw new NotFoundError(`No webhook with id ${request.pathParameters.id ?? ''}`);
-    return parsed.data.id;
-  };
-
   const update: Operation = async (request) => {
     const patch = WebhookPatch.parse(request.body);
     const result = await service.update(tenantOf(request), webhookIdOf(request), patch, ifMatchVersion(request));
@@ -53,12 +62,30 @@ export const webhookOperations = (service: WebhookService) => {
       statusCode: 200,
       body: await service.delete(tenantOf(request), webhookIdOf(request)),
     }),
-    pingWebhook: async (request) => {
-      const { deliveryId, eventId } = await service.ping(tenantOf(request), webhookIdOf(request));
-      return { statusCode: 202, body: { deliveryId, eventId, status: 'queued' } };
-    },
   } satisfies Operations;
 };
+
+/** Primary adapters of the delivery use cases: the attempt log, manual retries, pings. */
+export const deliveryOperations = (service: DeliveryService) =>
+  ({
+    pingWebhook: async (request) => {
+      const queued = await service.ping(tenantOf(request), webhookIdOf(request));
+      return { statusCode: 202, body: { ...queued, status: 'queued' } };
+    },
+    listDeliveries: async (request) => {
+      const query = DeliveryListQuery.parse(request.query);
+      return { statusCode: 200, body: await service.list(tenantOf(request), webhookIdOf(request), query) };
+    },
+    getDelivery: async (request) => {
+      const { tenantId, webhookId, deliveryId } = deliveryKeyOf(request);
+      return { statusCode: 200, body: await service.get(tenantId, webhookId, deliveryId) };
+    },
+    retryDelivery: async (request) => {
+      const { tenantId, webhookId, deliveryId } = deliveryKeyOf(request);
+      const queued = await service.retry(tenantId, webhookId, deliveryId);
+      return { statusCode: 202, body: { ...queued, status: 'queued' } };
+    },
+  }) satisfies Operations;
 
 const etagOf = (version: number) => `"${version}"`;
 

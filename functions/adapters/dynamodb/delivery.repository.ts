@@ -1,0 +1,162 @@
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandOutput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { DeliveryAttempt, DeliveryStatus } from '../../contracts/delivery.schema.js';
+import type {
+  DeliveryKey,
+  DeliveryProgress,
+  DeliveryRecord,
+  DeliveryRepository,
+} from '../../domain/delivery/delivery.ports.js';
+import type { Clock } from '../../domain/ports.js';
+import { isConditionalCheckFailed } from './document-client.js';
+import { DELIVERY_SK_PREFIX, itemKeys, tableDesign } from './table-design.js';
+
+export const DEFAULT_DELIVERY_RETENTION_DAYS = 30;
+const MAX_PAGES_PER_LIST = 10;
+
+/**
+ * Deliveries and their attempt log, one item per delivery under its webhook, newest first by id. Items expire
+ * through DynamoDB TTL; since TTL deletes lazily (and the embedded store not at all), reads skip expired items.
+ */
+export class DynamoDeliveryRepository implements DeliveryRepository {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly clock: Clock,
+    private readonly retentionDays = DEFAULT_DELIVERY_RETENTION_DAYS,
+  ) {}
+
+  async createIfAbsent(delivery: DeliveryRecord): Promise<{ created: boolean; delivery: DeliveryRecord }> {
+    const expiresAt = Math.floor(this.clock.now().getTime() / 1000) + this.retentionDays * 86_400;
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...itemKeys.delivery(delivery.tenantId, delivery.webhookId, delivery.id),
+            ...delivery,
+            [tableDesign.timeToLiveAttribute]: expiresAt,
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return { created: true, delivery };
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      const existing = await this.get({ tenantId: delivery.tenantId, webhookId: delivery.webhookId, deliveryId: delivery.id });
+      return { created: false, delivery: existing ?? delivery };
+    }
+  }
+
+  async get(key: DeliveryKey): Promise<DeliveryRecord | undefined> {
+    const { Item } = await this.db.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: itemKeys.delivery(key.tenantId, key.webhookId, key.deliveryId),
+        ConsistentRead: true,
+      }),
+    );
+    return Item && !this.isExpired(Item) ? fromItem(Item) : undefined;
+  }
+
+  async list(
+    tenantId: string,
+    webhookId: string,
+    page: { limit: number; afterId?: string; status?: DeliveryStatus },
+  ): Promise<{ items: DeliveryRecord[]; lastId?: string }> {
+    const items: DeliveryRecord[] = [];
+    let startKey: Record<string, unknown> | undefined =
+      page.afterId === undefined ? undefined : itemKeys.delivery(tenantId, webhookId, page.afterId);
+    // A status filter can leave a page short; read on (bounded) until one more item than asked is found.
+    for (let pages = 0; pages < MAX_PAGES_PER_LIST && items.length <= page.limit; pages += 1) {
+      const result: QueryCommandOutput = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          FilterExpression: `#expiresAt > :now${page.status ? ' AND #status = :status' : ''}`,
+          ExpressionAttributeNames: { '#expiresAt': tableDesign.timeToLiveAttribute, ...(page.status && { '#status': 'status' }) },
+          ExpressionAttributeValues: {
+            ':pk': itemKeys.deliveriesOf(tenantId, webhookId),
+            ':prefix': DELIVERY_SK_PREFIX,
+            ':now': Math.floor(this.clock.now().getTime() / 1000),
+            ...(page.status && { ':status': page.status }),
+          },
+          ScanIndexForward: false,
+          Limit: page.limit + 1,
+          ...(startKey && { ExclusiveStartKey: startKey }),
+        }),
+      );
+      items.push(...(result.Items ?? []).map(fromItem));
+      startKey = result.LastEvaluatedKey;
+      if (!startKey) break;
+    }
+    const pageItems = items.slice(0, page.limit);
+    const last = pageItems.at(-1);
+    const more = items.length > page.limit || (startKey !== undefined && pageItems.length === page.limit);
+    return more && last ? { items: pageItems, lastId: last.id } : { items: pageItems };
+  }
+
+  async recordAttempt(key: DeliveryKey, attempt: DeliveryAttempt, progress: DeliveryProgress): Promise<void> {
+    await this.update(key, progress, {
+      expression: 'attempts = list_append(if_not_exists(attempts, :none), :attempt)',
+      values: { ':none': [], ':attempt': [attempt] },
+    });
+  }
+
+  async updateProgress(key: DeliveryKey, progress: DeliveryProgress): Promise<void> {
+    await this.update(key, progress);
+  }
+
+  private async update(
+    key: DeliveryKey,
+    progress: DeliveryProgress,
+    extra?: { expression: string; values: Record<string, unknown> },
+  ): Promise<void> {
+    const set = ['#status = :status', 'updatedAt = :now'];
+    const remove: string[] = [];
+    const values: Record<string, unknown> = { ':status': progress.status, ':now': this.clock.now().toISOString() };
+    if (progress.nextAttemptAt !== undefined) {
+      set.push('nextAttemptAt = :nextAttemptAt');
+      values[':nextAttemptAt'] = progress.nextAttemptAt;
+    } else {
+      remove.push('nextAttemptAt');
+    }
+    // The last error stays until a success: it explains the most recent failure.
+    if (progress.lastError !== undefined) {
+      set.push('lastError = :lastError');
+      values[':lastError'] = progress.lastError;
+    } else if (progress.status === 'succeeded') {
+      remove.push('lastError');
+    }
+    if (extra) {
+      set.push(extra.expression);
+      Object.assign(values, extra.values);
+    }
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: itemKeys.delivery(key.tenantId, key.webhookId, key.deliveryId),
+        UpdateExpression: `SET ${set.join(', ')}${remove.length > 0 ? ` REMOVE ${remove.join(', ')}` : ''}`,
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: values,
+      }),
+    );
+  }
+
+  private isExpired(item: Record<string, unknown>): boolean {
+    const expiresAt = item[tableDesign.timeToLiveAttribute];
+    return typeof expiresAt === 'number' && expiresAt <= Math.floor(this.clock.now().getTime() / 1000);
+  }
+}
+
+const fromItem = (item: Record<string, unknown>): DeliveryRecord => {
+  const { pk: _pk, sk: _sk, [tableDesign.timeToLiveAttribute]: _expiresAt, ...record } = item;
+  return record as unknown as DeliveryRecord;
+};

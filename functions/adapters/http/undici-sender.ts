@@ -1,0 +1,251 @@
+/**
+ * The `WebhookSender` over undici: one POST per delivery on a keep-alive connection pool per origin.
+ *
+ * Create the sender once (module scope in the Lambda) and reuse it: the undici `Agent` it holds keeps connections
+ * to each receiver open between deliveries. Redirects are never followed (a 3xx is just a response); the response
+ * body is read only up to `maxResponseBytes` for the snippet, then dropped. Receiver-side failures are results,
+ * never exceptions: 'timeout', 'connection' or 'destination_blocked'.
+ */
+import { setImmediate as nextLoopTurn } from 'node:timers/promises';
+import { Agent, type Dispatcher } from 'undici';
+import type {
+  OutboundRequest,
+  SendResult,
+  TransportErrorClass,
+  WebhookSender,
+} from '../../domain/delivery/sender.port.js';
+import { checkUrlHost, guardedLookup, isDestinationBlockedError } from './destination-guard.js';
+
+export interface UndiciSenderOptions {
+  /**
+   * Time allowed for DNS resolution, TCP connect and the TLS handshake.
+   * @default 5000
+   */
+  readonly connectTimeoutMs?: number;
+  /**
+   * Time allowed for the whole request, from the call until the response headers (and the snippet) are read.
+   * @default 15000
+   */
+  readonly requestTimeoutMs?: number;
+  /**
+   * Bytes of the response body kept for `bodySnippet`; reading stops at the chunk that reaches them.
+   * @default 1024
+   */
+  readonly maxResponseBytes?: number;
+  /**
+   * Skip the SSRF guard (local mode, tests). When false, every connection goes through `guardedLookup` and IP-literal
+   * hosts are checked before connecting.
+   * @default false
+   */
+  readonly allowPrivateDestinations?: boolean;
+  /**
+   * Allow plain `http:` URLs.
+   * @default false
+   */
+  readonly allowHttp?: boolean;
+  /** `User-Agent` sent unless the request carries one. */
+  readonly userAgent?: string;
+}
+
+export interface UndiciSender extends WebhookSender {
+  /** Closes the pooled connections; pending requests finish first. */
+  close(): Promise<void>;
+}
+
+/** The abort reason of the whole-request timer, so a timeout is told apart from other aborts by identity. */
+class RequestTimeoutError extends Error {
+  constructor(timeoutMs: number) {
+    super(`request timed out after ${timeoutMs} ms`);
+    this.name = 'RequestTimeoutError';
+  }
+}
+
+const TIMEOUT_CODES = new Set([
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'ETIMEDOUT',
+  'ABORT_ERR',
+]);
+/** DOMException names (no string code): an abort or `AbortSignal.timeout` firing. Only our timer aborts requests. */
+const TIMEOUT_NAMES = new Set(['AbortError', 'TimeoutError']);
+
+export function createUndiciSender(options: UndiciSenderOptions = {}): UndiciSender {
+  const {
+    connectTimeoutMs = 5000,
+    requestTimeoutMs = 15000,
+    maxResponseBytes = 1024,
+    allowPrivateDestinations = false,
+    allowHttp = false,
+    userAgent,
+  } = options;
+
+  const agent = new Agent({
+    connect: allowPrivateDestinations
+      ? { timeout: connectTimeoutMs }
+      : { timeout: connectTimeoutMs, lookup: guardedLookup },
+    headersTimeout: requestTimeoutMs,
+    bodyTimeout: requestTimeoutMs,
+  });
+
+  async function send(request: OutboundRequest): Promise<SendResult> {
+    const started = performance.now();
+    const elapsed = () => Math.round((performance.now() - started) * 1000) / 1000;
+    const failed = (errorClass: TransportErrorClass, message: string): SendResult => ({
+      kind: 'error',
+      errorClass,
+      message,
+      durationMs: elapsed(),
+    });
+
+    let url: URL;
+    try {
+      url = new URL(request.url);
+    } catch {
+      return failed('destination_blocked', `invalid URL: ${request.url}`);
+    }
+    if (url.protocol !== 'https:' && !(allowHttp && url.protocol === 'http:')) {
+      return failed('destination_blocked', `scheme ${url.protocol} is not allowed`);
+    }
+    if (!allowPrivateDestinations) {
+      // net.connect skips `lookup` for IP literals, so guardedLookup never sees them.
+      const blocked = checkUrlHost(url);
+      if (blocked) return failed('destination_blocked', blocked.message);
+    }
+
+    const timeoutReason = new RequestTimeoutError(requestTimeoutMs);
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(timeoutReason), requestTimeoutMs);
+
+    try {
+      let response: Dispatcher.ResponseData;
+      try {
+        response = await agent.request({
+          origin: url.origin,
+          path: `${url.pathname}${url.search}`,
+          method: 'POST',
+          headers: withUserAgent(request.headers, userAgent),
+          body: request.body,
+          signal: controller.signal,
+        });
+      } catch (error) {
+        const blocked = [...errorChain(error)].find(isDestinationBlockedError);
+        if (blocked) return failed('destination_blocked', blocked.message);
+        return failed(classify(error, timeoutReason), describeError(error));
+      }
+
+      // The status is the receiver's answer; a body that fails or stalls after it only shortens the snippet.
+      const { text: bodySnippet, complete } = await readSnippet(response.body, maxResponseBytes);
+      if (complete) {
+        // undici hands a keep-alive socket back to its pool only after a full event-loop turn (setImmediate, to
+        // catch servers that close despite keep-alive). Wait for it, so a send that follows at once reuses the
+        // connection instead of opening a second one.
+        await nextLoopTurn();
+      }
+      return {
+        kind: 'response',
+        statusCode: response.statusCode,
+        headers: flattenHeaders(response.headers),
+        bodySnippet,
+        durationMs: elapsed(),
+      };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  return {
+    send,
+    close: () => agent.close(),
+  };
+}
+
+function withUserAgent(
+  headers: Readonly<Record<string, string>>,
+  userAgent: string | undefined,
+): Record<string, string> {
+  if (userAgent === undefined || Object.keys(headers).some((name) => name.toLowerCase() === 'user-agent')) {
+    return { ...headers };
+  }
+  return { ...headers, 'user-agent': userAgent };
+}
+
+/**
+ * Keeps the first `maxBytes` of the body as UTF-8 text and stops reading at the chunk that reaches them (chunks are
+ * at most 64 KB), then destroys the stream: that closes the connection when more was pending, while a body read to
+ * its end (`complete`) leaves the connection in the pool. A multi-byte character cut at the limit is dropped rather
+ * than turned into U+FFFD.
+ */
+async function readSnippet(
+  body: Dispatcher.ResponseData['body'],
+  maxBytes: number,
+): Promise<{ text: string; complete: boolean }> {
+  const decoder = new TextDecoder('utf-8');
+  let text = '';
+  let remaining = maxBytes;
+  let complete = false;
+  try {
+    let truncated = false;
+    for await (const chunk of body as AsyncIterable<Uint8Array>) {
+      const bytes = chunk.byteLength > remaining ? chunk.subarray(0, remaining) : chunk;
+      text += decoder.decode(bytes, { stream: true });
+      remaining -= bytes.byteLength;
+      if (remaining <= 0) {
+        truncated = true;
+        break; // `break` destroys the body stream, and with it the connection when more was pending
+      }
+    }
+    complete = !truncated;
+  } catch {
+    // Reset, timeout or abort while reading: keep what arrived.
+  } finally {
+    if (!body.destroyed) body.destroy();
+  }
+  return { text, complete };
+}
+
+function flattenHeaders(headers: Dispatcher.ResponseData['headers']): Record<string, string> {
+  const flat: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    const key = name.toLowerCase();
+    const joined = Array.isArray(value) ? value.join(', ') : String(value);
+    flat[key] = key in flat ? `${flat[key]}, ${joined}` : joined;
+  }
+  return flat;
+}
+
+/**
+ * Every error in the chain: the error itself, its `cause`s and an AggregateError's members (happy eyeballs).
+ * Duck-typed, not `instanceof`: errors raised by Node core can come from another realm (Jest's VM context).
+ */
+function* errorChain(error: unknown, depth = 0): Generator<unknown> {
+  if (typeof error !== 'object' || error === null || depth > 5) return;
+  yield error;
+  const { errors, cause } = error as { errors?: unknown; cause?: unknown };
+  if (Array.isArray(errors)) {
+    for (const inner of errors) yield* errorChain(inner, depth + 1);
+  }
+  if (cause !== undefined) yield* errorChain(cause, depth + 1);
+}
+
+function classify(error: unknown, timeoutReason: RequestTimeoutError): 'timeout' | 'connection' {
+  const isTimeout = [...errorChain(error)].some((e) => {
+    if (e === timeoutReason) return true;
+    const { code, name } = e as { code?: unknown; name?: unknown };
+    return (
+      (typeof code === 'string' && TIMEOUT_CODES.has(code)) || (typeof name === 'string' && TIMEOUT_NAMES.has(name))
+    );
+  });
+  // Refused, reset, DNS failure, TLS failure, socket closed, and anything else the transport raised.
+  return isTimeout ? 'timeout' : 'connection';
+}
+
+function describeError(error: unknown): string {
+  if (typeof error !== 'object' || error === null) return String(error);
+  const { code, name, message, errors } = error as Partial<Record<'code' | 'name' | 'message' | 'errors', unknown>>;
+  let text = typeof message === 'string' ? message : '';
+  if (!text && Array.isArray(errors)) text = errors.map(describeError).join('; ');
+  if (!text) text = typeof name === 'string' ? name : String(error);
+  return typeof code === 'string' && !text.includes(code) ? `${code}: ${text}` : text;
+}

@@ -1,0 +1,151 @@
+import type { DeliveryAttempt, DeliveryJob } from '../../contracts/delivery.schema.js';
+import type { Clock, WebhookRepository } from '../ports.js';
+import type { DeliveryJobQueue, DeliveryKey, DeliveryLogger, DeliveryRepository, DeadLetterSink } from './delivery.ports.js';
+import { nextRetryDelaySeconds, parseRetryAfter, type RetryPolicy } from './retry-policy.js';
+import type { SendResult, WebhookSender } from './sender.port.js';
+import { deliveryHeaders } from './signing.js';
+
+/** SQS's longest DelaySeconds; longer waits carry `notBefore` and are parked with visibility timeouts. */
+export const MAX_QUEUE_DELAY_SECONDS = 900;
+
+export type JobOutcome =
+  /** The job is finished (delivered, retried by a new job, dead-lettered, or dropped); delete its message. */
+  | { readonly kind: 'done' }
+  /** Not due yet: hide the message this many seconds and leave it on the queue. */
+  | { readonly kind: 'park'; readonly seconds: number };
+
+type Verdict =
+  | { readonly kind: 'delivered' }
+  | { readonly kind: 'gone' }
+  | { readonly kind: 'failed'; readonly error: string; readonly retryAfterSeconds?: number };
+
+/**
+ * Makes one delivery attempt per job: signs and POSTs the event, records the attempt, and decides what follows.
+ * 2xx: delivered. 410: the receiver is gone for good, so the webhook is disabled. Anything else (3xx, 4xx, 5xx,
+ * timeouts, connection errors, blocked destinations) is retried on the schedule, honouring Retry-After; after the
+ * last attempt the delivery is dead-lettered with its history. Receiver failures are outcomes, not exceptions:
+ * only infrastructure errors throw, and then the queue redelivers the job.
+ */
+export class DeliveryWorker {
+  constructor(
+    private readonly deps: {
+      readonly webhooks: Pick<WebhookRepository, 'get' | 'disable'>;
+      readonly deliveries: DeliveryRepository;
+      readonly jobs: DeliveryJobQueue;
+      readonly deadLetters: DeadLetterSink;
+      readonly sender: WebhookSender;
+      readonly clock: Clock;
+      readonly retryPolicy: RetryPolicy;
+      readonly logger: DeliveryLogger;
+      readonly random?: () => number;
+    },
+  ) {}
+
+  async process(job: DeliveryJob): Promise<JobOutcome> {
+    const now = this.deps.clock.now();
+    if (job.notBefore !== undefined && job.notBefore > now.getTime()) {
+      return { kind: 'park', seconds: Math.ceil((job.notBefore - now.getTime()) / 1000) };
+    }
+    const key: DeliveryKey = { tenantId: job.tenantId, webhookId: job.webhookId, deliveryId: job.deliveryId };
+    const fields = { ...key, eventId: job.event.id, eventType: job.event.type, attempt: job.attempt };
+    const delivery = await this.deps.deliveries.get(key);
+    if (delivery && delivery.attempts.length >= job.attempt) {
+      this.deps.logger.info('duplicate job dropped: attempt already made', fields);
+      return { kind: 'done' };
+    }
+    const webhook = await this.deps.webhooks.get(job.tenantId, job.webhookId);
+    if (!webhook || !webhook.enabled) {
+      const lastError = webhook ? 'webhook_disabled' : 'webhook_deleted';
+      if (delivery) await this.deps.deliveries.updateProgress(key, { status: 'failed', lastError });
+      this.deps.logger.info('delivery stopped', { ...fields, reason: lastError });
+      return { kind: 'done' };
+    }
+
+    const body = JSON.stringify(job.event);
+    const timestampSeconds = Math.floor(now.getTime() / 1000);
+    const result = await this.deps.sender.send({
+      url: webhook.url,
+      body,
+      headers: deliveryHeaders({
+        secrets: [webhook.secret],
+        eventId: job.event.id,
+        deliveryId: job.deliveryId,
+        attempt: job.attempt,
+        timestampSeconds,
+        body,
+      }),
+    });
+    const verdict = judge(result, now);
+    const attempt: DeliveryAttempt = {
+      attempt: job.attempt,
+      at: now.toISOString(),
+      durationMs: Math.round(result.durationMs),
+      ...(result.kind === 'response' && { statusCode: result.statusCode }),
+      ...(result.kind === 'response' && result.bodySnippet !== '' && { responseSnippet: result.bodySnippet }),
+      ...(verdict.kind === 'failed' && { error: verdict.error }),
+    };
+    this.deps.logger.info('delivery attempt', {
+      ...fields,
+      outcome: verdict.kind,
+      ...(attempt.statusCode !== undefined && { statusCode: attempt.statusCode }),
+      ...(attempt.error !== undefined && { error: attempt.error }),
+      durationMs: attempt.durationMs,
+    });
+
+    if (verdict.kind === 'delivered') {
+      await this.deps.deliveries.recordAttempt(key, attempt, { status: 'succeeded' });
+      return { kind: 'done' };
+    }
+    if (verdict.kind === 'gone') {
+      await this.deps.webhooks.disable(job.tenantId, job.webhookId, {
+        reason: `The endpoint answered 410 Gone at ${now.toISOString()}`,
+        at: now.toISOString(),
+      });
+      await this.deps.deliveries.recordAttempt(key, { ...attempt, error: 'http_410' }, { status: 'failed', lastError: 'http_410' });
+      return { kind: 'done' };
+    }
+
+    const delaySeconds = job.manual
+      ? undefined
+      : nextRetryDelaySeconds(this.deps.retryPolicy, job.attempt, verdict.retryAfterSeconds, this.deps.random);
+    // The follow-up (dead letter or next job) is written before the attempt is recorded: if recording fails the
+    // job is redelivered and repeated, whereas the other order could record an attempt whose follow-up is lost.
+    if (delaySeconds === undefined) {
+      if (!job.manual) {
+        const attempts = [...(delivery?.attempts ?? []), attempt];
+        await this.deps.deadLetters.deadLetter({ job, attempts, lastError: verdict.error, at: now.toISOString() });
+        this.deps.logger.warn('delivery dead-lettered', { ...fields, lastError: verdict.error, attempts: attempts.length });
+      }
+      await this.deps.deliveries.recordAttempt(key, attempt, { status: 'failed', lastError: verdict.error });
+      return { kind: 'done' };
+    }
+    const dueAt = now.getTime() + Math.round(delaySeconds * 1000);
+    const { notBefore: _previousDueTime, ...rest } = job;
+    const next: DeliveryJob = {
+      ...rest,
+      attempt: job.attempt + 1,
+      ...(delaySeconds > MAX_QUEUE_DELAY_SECONDS && { notBefore: dueAt }),
+    };
+    await this.deps.jobs.enqueue([next], Math.min(Math.ceil(delaySeconds), MAX_QUEUE_DELAY_SECONDS));
+    await this.deps.deliveries.recordAttempt(key, attempt, {
+      status: 'retrying',
+      nextAttemptAt: new Date(dueAt).toISOString(),
+      lastError: verdict.error,
+    });
+    return { kind: 'done' };
+  }
+}
+
+/** What an HTTP result means for the delivery. */
+const judge = (result: SendResult, now: Date): Verdict => {
+  if (result.kind === 'error') return { kind: 'failed', error: result.errorClass };
+  const status = result.statusCode;
+  if (status >= 200 && status < 300) return { kind: 'delivered' };
+  if (status === 410) return { kind: 'gone' };
+  const retryAfterSeconds = status === 429 || status >= 500 ? parseRetryAfter(result.headers['retry-after'], now) : undefined;
+  return {
+    kind: 'failed',
+    error: `http_${Math.floor(status / 100)}xx`,
+    ...(retryAfterSeconds !== undefined && { retryAfterSeconds }),
+  };
+};

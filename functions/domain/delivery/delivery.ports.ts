@@ -1,0 +1,64 @@
+import type { DeliveryAttempt, DeliveryJob, DeliveryStatus, WebhookPayload } from '../../contracts/delivery.schema.js';
+
+/** A delivery as stored: one event addressed to one webhook, with every attempt made. */
+export interface DeliveryRecord {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly webhookId: string;
+  readonly event: WebhookPayload;
+  readonly status: DeliveryStatus;
+  readonly attempts: readonly DeliveryAttempt[];
+  readonly nextAttemptAt?: string;
+  readonly lastError?: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export interface DeliveryKey {
+  readonly tenantId: string;
+  readonly webhookId: string;
+  readonly deliveryId: string;
+}
+
+export interface DeliveryProgress {
+  readonly status: DeliveryStatus;
+  readonly nextAttemptAt?: string;
+  readonly lastError?: string;
+}
+
+export interface DeliveryRepository {
+  /** Stores a new delivery; when one with the same id exists, leaves it untouched and returns it. */
+  createIfAbsent(delivery: DeliveryRecord): Promise<{ created: boolean; delivery: DeliveryRecord }>;
+  get(key: DeliveryKey): Promise<DeliveryRecord | undefined>;
+  /** Newest first. */
+  list(
+    tenantId: string,
+    webhookId: string,
+    page: { limit: number; afterId?: string; status?: DeliveryStatus },
+  ): Promise<{ items: DeliveryRecord[]; lastId?: string }>;
+  /** Appends an attempt and moves the delivery on. */
+  recordAttempt(key: DeliveryKey, attempt: DeliveryAttempt, progress: DeliveryProgress): Promise<void>;
+  /** Moves the delivery on without an attempt (webhook gone, manual retry queued). */
+  updateProgress(key: DeliveryKey, progress: DeliveryProgress): Promise<void>;
+}
+
+/** The delivery queue: one message per attempt. */
+export interface DeliveryJobQueue {
+  /** Queues jobs, each visible after `delaySeconds` (at most the queue's own maximum; see DeliveryJob.notBefore). */
+  enqueue(jobs: readonly DeliveryJob[], delaySeconds?: number): Promise<void>;
+}
+
+/** Where deliveries go when every attempt failed: the delivery DLQ, with their history. */
+export interface DeadLetterSink {
+  deadLetter(entry: { job: DeliveryJob; attempts: readonly DeliveryAttempt[]; lastError: string; at: string }): Promise<void>;
+}
+
+/** Where published events that fail validation are kept, with the reasons. */
+export interface RejectedEventSink {
+  reject(entry: { event: unknown; reasons: readonly string[]; at: string }): Promise<void>;
+}
+
+export interface DeliveryLogger {
+  info(message: string, fields: Record<string, unknown>): void;
+  warn(message: string, fields: Record<string, unknown>): void;
+}

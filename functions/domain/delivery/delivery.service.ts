@@ -1,0 +1,98 @@
+import type { Delivery, DeliveryStatus } from '../../contracts/delivery.schema.js';
+import { pingEventType } from '../../contracts/event-catalogue.js';
+import { NotFoundError } from '../errors.js';
+import type { Clock, IdGenerator, WebhookRepository } from '../ports.js';
+import { decodeCursor, encodeCursor } from '../cursor.js';
+import type { DeliveryJobQueue, DeliveryRecord, DeliveryRepository } from './delivery.ports.js';
+
+/** The tenant-facing delivery use cases: the attempt log, manual retries and pings. */
+export class DeliveryService {
+  constructor(
+    private readonly deps: {
+      readonly webhooks: Pick<WebhookRepository, 'get'>;
+      readonly deliveries: DeliveryRepository;
+      readonly jobs: DeliveryJobQueue;
+      readonly clock: Clock;
+      readonly ids: IdGenerator;
+    },
+  ) {}
+
+  /** Queues a signed `ping` event for the webhook; it goes through the pipeline like any delivery. */
+  async ping(tenantId: string, webhookId: string): Promise<{ deliveryId: string; eventId: string }> {
+    const webhook = await this.deps.webhooks.get(tenantId, webhookId);
+    if (!webhook) throw webhookNotFound(webhookId);
+    const now = this.deps.clock.now().toISOString();
+    const event = {
+      id: this.deps.ids.eventId(),
+      type: pingEventType.name,
+      timestamp: now,
+      data: pingEventType.schema.parse({ webhookId, message: `Test event for webhook "${webhook.name}"` }),
+    };
+    const deliveryId = this.deps.ids.deliveryId();
+    await this.deps.deliveries.createIfAbsent({
+      id: deliveryId,
+      tenantId,
+      webhookId,
+      event,
+      status: 'pending',
+      attempts: [],
+      createdAt: now,
+      updatedAt: now,
+    });
+    await this.deps.jobs.enqueue([{ deliveryId, tenantId, webhookId, event, attempt: 1 }]);
+    return { deliveryId, eventId: event.id };
+  }
+
+  async list(tenantId: string, webhookId: string, query: { limit: number; cursor?: string; status?: DeliveryStatus }) {
+    await this.requireWebhook(tenantId, webhookId);
+    const page = await this.deps.deliveries.list(tenantId, webhookId, {
+      limit: query.limit,
+      ...(query.cursor !== undefined && { afterId: decodeCursor(query.cursor) }),
+      ...(query.status !== undefined && { status: query.status }),
+    });
+    return {
+      data: page.items.map((record) => ({ ...toDeliveryView(record), attempts: record.attempts.length })),
+      nextCursor: page.lastId === undefined ? null : encodeCursor(page.lastId),
+    };
+  }
+
+  async get(tenantId: string, webhookId: string, deliveryId: string): Promise<Delivery> {
+    return toDeliveryView(await this.require(tenantId, webhookId, deliveryId));
+  }
+
+  /** Re-sends the delivery now, with the same event id (`webhook-id`), as one extra attempt. */
+  async retry(tenantId: string, webhookId: string, deliveryId: string): Promise<{ deliveryId: string; eventId: string }> {
+    await this.requireWebhook(tenantId, webhookId);
+    const delivery = await this.require(tenantId, webhookId, deliveryId);
+    await this.deps.jobs.enqueue([
+      { deliveryId, tenantId, webhookId, event: delivery.event, attempt: delivery.attempts.length + 1, manual: true },
+    ]);
+    await this.deps.deliveries.updateProgress({ tenantId, webhookId, deliveryId }, { status: 'pending' });
+    return { deliveryId, eventId: delivery.event.id };
+  }
+
+  private async requireWebhook(tenantId: string, webhookId: string) {
+    if (!(await this.deps.webhooks.get(tenantId, webhookId))) throw webhookNotFound(webhookId);
+  }
+
+  private async require(tenantId: string, webhookId: string, deliveryId: string): Promise<DeliveryRecord> {
+    const delivery = await this.deps.deliveries.get({ tenantId, webhookId, deliveryId });
+    if (!delivery) throw new NotFoundError(`No delivery with id ${deliveryId}`);
+    return delivery;
+  }
+}
+
+const webhookNotFound = (id: string) => new NotFoundError(`No webhook with id ${id}`);
+
+const toDeliveryView = (record: DeliveryRecord): Delivery => ({
+  id: record.id,
+  webhookId: record.webhookId,
+  eventId: record.event.id,
+  eventType: record.event.type,
+  status: record.status,
+  attempts: [...record.attempts],
+  ...(record.nextAttemptAt !== undefined && { nextAttemptAt: record.nextAttemptAt }),
+  ...(record.lastError !== undefined && { lastError: record.lastError }),
+  createdAt: record.createdAt,
+  updatedAt: record.updatedAt,
+});

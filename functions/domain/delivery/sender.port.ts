@@ -1,0 +1,46 @@
+/**
+ * The outbound side of a delivery: one HTTP POST to a receiver. Implemented by functions/adapters/http; the
+ * domain decides what an outcome means (delivered, retry, give up).
+ */
+export interface OutboundRequest {
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+/** Why a request got no HTTP response. */
+export type TransportErrorClass =
+  /** Connect or whole-request timeout. */
+  | 'timeout'
+  /** Refused, reset, DNS failure, TLS failure. */
+  | 'connection'
+  /** The destination resolved to an address the SSRF guard refuses. */
+  | 'destination_blocked';
+
+export type SendResult =
+  | {
+      readonly kind: 'response';
+      readonly statusCode: number;
+      /** Lower-case header names. */
+      readonly headers: Readonly<Record<string, string>>;
+      /** At most the first 1 KB of the response body, as text. */
+      readonly bodySnippet: string;
+      readonly durationMs: number;
+    }
+  | {
+      readonly kind: 'error';
+      readonly errorClass: TransportErrorClass;
+      readonly message: string;
+      readonly durationMs: number;
+    };
+
+export interface WebhookSender {
+  /** Never throws for receiver-side problems: they are results. Redirects are never followed. */
+  send(request: OutboundRequest): Promise<SendResult>;
+}
+
+/** Subscribe-time check of a webhook URL against the SSRF policy. */
+export interface DestinationPolicy {
+  /** Resolves to undefined when the URL may be used, else to the reason it may not. */
+  check(url: string): Promise<string | undefined>;
+}

@@ -1,0 +1,43 @@
+import type { SQSEvent } from 'aws-lambda';
+import { DynamoDeliveryRepository } from '../adapters/dynamodb/delivery.repository.js';
+import { DynamoWebhookRepository } from '../adapters/dynamodb/webhook.repository.js';
+import { createUndiciSender } from '../adapters/http/undici-sender.js';
+import { SqsDeadLetterSink, SqsDeliveryJobQueue } from '../adapters/sqs/delivery-queue.js';
+import { DeliveryJob } from '../contracts/delivery.schema.js';
+import { DeliveryWorker } from '../domain/delivery/delivery-worker.service.js';
+import { DEFAULT_RETRY_POLICY } from '../domain/delivery/retry-policy.js';
+import { USER_AGENT } from '../domain/delivery/signing.js';
+import { parsePipelineEnvironment } from './config.js';
+import { parkWithVisibilityTimeout, processSqsBatch } from './sqs-batch.js';
+import { createDocumentClientFor, createLogger, createSqsClientFor, systemClock } from './wiring.js';
+
+const env = parsePipelineEnvironment();
+if (!env.DELIVERY_DLQ_URL) throw new Error('Invalid function environment: DELIVERY_DLQ_URL is required');
+const logger = createLogger('delivery-worker');
+const db = createDocumentClientFor(env);
+const sqs = createSqsClientFor(env);
+// Module scope: the keep-alive pools survive across invocations of a warm container.
+const sender = createUndiciSender({
+  connectTimeoutMs: env.CONNECT_TIMEOUT_MS,
+  requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
+  allowPrivateDestinations: env.ALLOW_PRIVATE_DESTINATIONS,
+  allowHttp: env.ALLOW_HTTP_URLS,
+  userAgent: USER_AGENT,
+});
+const worker = new DeliveryWorker({
+  webhooks: new DynamoWebhookRepository(db, env.TABLE_NAME, systemClock),
+  deliveries: new DynamoDeliveryRepository(db, env.TABLE_NAME, systemClock),
+  jobs: new SqsDeliveryJobQueue(sqs, env.DELIVERY_QUEUE_URL),
+  deadLetters: new SqsDeadLetterSink(sqs, env.DELIVERY_DLQ_URL),
+  sender,
+  clock: systemClock,
+  retryPolicy: { ...DEFAULT_RETRY_POLICY, delaysSeconds: env.RETRY_SCHEDULE },
+  logger,
+});
+
+/** Consumes the delivery queue: one attempt per message, partial batch failures, long waits parked. */
+export const handler = (event: SQSEvent) =>
+  processSqsBatch(event, (record) => worker.process(DeliveryJob.parse(JSON.parse(record.body))), {
+    logger,
+    park: parkWithVisibilityTimeout(sqs, env.DELIVERY_QUEUE_URL),
+  });

@@ -1,0 +1,41 @@
+import type { SQSEvent } from 'aws-lambda';
+import { DynamoDeliveryRepository } from '../adapters/dynamodb/delivery.repository.js';
+import { DynamoWebhookRepository } from '../adapters/dynamodb/webhook.repository.js';
+import { SqsDeliveryJobQueue, SqsRejectedEventSink } from '../adapters/sqs/delivery-queue.js';
+import { EventRouter } from '../domain/delivery/event-router.service.js';
+import { parsePipelineEnvironment } from './config.js';
+import { processSqsBatch } from './sqs-batch.js';
+import { createDocumentClientFor, createLogger, createSqsClientFor, systemClock } from './wiring.js';
+
+const env = parsePipelineEnvironment();
+if (!env.REJECTED_EVENTS_QUEUE_URL) throw new Error('Invalid function environment: REJECTED_EVENTS_QUEUE_URL is required');
+const logger = createLogger('event-router');
+const db = createDocumentClientFor(env);
+const sqs = createSqsClientFor(env);
+const router = new EventRouter({
+  webhooks: new DynamoWebhookRepository(db, env.TABLE_NAME, systemClock),
+  deliveries: new DynamoDeliveryRepository(db, env.TABLE_NAME, systemClock),
+  jobs: new SqsDeliveryJobQueue(sqs, env.DELIVERY_QUEUE_URL),
+  rejected: new SqsRejectedEventSink(sqs, env.REJECTED_EVENTS_QUEUE_URL),
+  clock: systemClock,
+  logger,
+});
+
+const parseBody = (body: string): unknown => {
+  try {
+    return JSON.parse(body);
+  } catch {
+    return body; // not an EventBridge event: the router rejects it with its reason
+  }
+};
+
+/** Consumes the events queue (EventBridge rule target): validates each event and fans it out to deliveries. */
+export const handler = (event: SQSEvent) =>
+  processSqsBatch(
+    event,
+    async (record) => {
+      await router.route(parseBody(record.body));
+      return { kind: 'done' };
+    },
+    { logger },
+  );

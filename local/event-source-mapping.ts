@@ -1,0 +1,85 @@
+import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+
+export interface EventSourceMappingOptions {
+  readonly sqs: SQSClient;
+  readonly queueUrl: string;
+  readonly queueArn: string;
+  readonly region: string;
+  readonly handler: (event: SQSEvent) => Promise<SQSBatchResponse>;
+  /** Records per invocation, at most 10 as for a standard queue. */
+  readonly batchSize: number;
+  /** Concurrent pollers, like the mapping's maximum concurrency. */
+  readonly concurrency: number;
+  readonly log: (line: string) => void;
+}
+
+/**
+ * What Lambda's SQS event source mapping does, for local mode: long-polls the queue, invokes the handler with
+ * batches, deletes the records it did not report in `batchItemFailures`, and leaves failed records (or all of
+ * them, if the invocation throws) to come back after their visibility timeout.
+ */
+export const startEventSourceMapping = (options: EventSourceMappingOptions) => {
+  let running = true;
+  const poll = async () => {
+    while (running) {
+      try {
+        const { Messages = [] } = await options.sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: options.queueUrl,
+            MaxNumberOfMessages: options.batchSize,
+            WaitTimeSeconds: 1,
+            MessageSystemAttributeNames: ['All'],
+            MessageAttributeNames: ['All'],
+          }),
+        );
+        if (Messages.length === 0) continue;
+        const records: SQSRecord[] = Messages.map((message) => ({
+          messageId: message.MessageId ?? '',
+          receiptHandle: message.ReceiptHandle ?? '',
+          body: message.Body ?? '',
+          attributes: message.Attributes as unknown as SQSRecord['attributes'],
+          messageAttributes: Object.fromEntries(
+            Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [
+              name,
+              { dataType: value.DataType ?? 'String', ...(value.StringValue !== undefined && { stringValue: value.StringValue }) },
+            ]),
+          ),
+          md5OfBody: message.MD5OfBody ?? '',
+          eventSource: 'aws:sqs',
+          eventSourceARN: options.queueArn,
+          awsRegion: options.region,
+        }));
+        let failed: Set<string>;
+        try {
+          const response = await options.handler({ Records: records });
+          failed = new Set((response?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier));
+        } catch (error) {
+          options.log(`invocation failed, the batch stays on the queue: ${(error as Error).message}`);
+          continue;
+        }
+        const done = records.filter((record) => !failed.has(record.messageId));
+        if (done.length > 0) {
+          await options.sqs.send(
+            new DeleteMessageBatchCommand({
+              QueueUrl: options.queueUrl,
+              Entries: done.map((record, index) => ({ Id: String(index), ReceiptHandle: record.receiptHandle })),
+            }),
+          );
+        }
+      } catch (error) {
+        if (running) {
+          options.log(`event source mapping for ${options.queueArn}: ${(error as Error).message}`);
+          await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+      }
+    }
+  };
+  const pollers = Array.from({ length: options.concurrency }, () => poll());
+  return {
+    stop: async () => {
+      running = false;
+      await Promise.all(pollers);
+    },
+  };
+};
