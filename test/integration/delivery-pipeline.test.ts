@@ -1,0 +1,362 @@
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { verify as verifyHubSignature } from '@octokit/webhooks-methods';
+import { Webhook as StandardWebhook } from 'standardwebhooks';
+import { type RunningPlatform, startPlatformProcess } from '../support/local-platform-process.js';
+
+/**
+ * The delivery pipeline end to end in local mode: EventBridge PutEvents (real SDK) → routing → embedded SQS →
+ * the delivery worker → a real receiver, whose signatures are checked by independent libraries.
+ */
+const KEY = 'pipeline-key';
+const OTHER_TENANT_KEY = 'other-tenant-key';
+
+interface Received {
+  readonly path: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: string;
+  readonly at: number;
+}
+
+/** A receiver whose behaviour depends on the path; it records every request it reads. */
+const startReceiver = async () => {
+  const received: Received[] = [];
+  const hits = new Map<string, number>();
+  const server: Server = createServer((request, response) => {
+    const path = request.url ?? '/';
+    const hit = (hits.get(path) ?? 0) + 1;
+    hits.set(path, hit);
+    if (path.startsWith('/reset')) {
+      request.socket.destroy();
+      return;
+    }
+    let body = '';
+    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    request.on('end', () => {
+      received.push({ path, headers: request.headers, body, at: Date.now() });
+      if (path.startsWith('/ok')) return void response.end('thanks');
+      if (path.startsWith('/fail')) return void response.writeHead(500).end('receiver exploded');
+      if (path.startsWith('/gone')) return void response.writeHead(410).end();
+      if (path.startsWith('/redirect')) return void response.writeHead(302, { location: '/redirect-target' }).end();
+      if (path.startsWith('/slow')) return void setTimeout(() => response.end('late'), 3000);
+      if (path.startsWith('/throttled')) {
+        return hit === 1 ? void response.writeHead(429, { 'retry-after': '2' }).end() : void response.end('ok');
+      }
+      response.writeHead(404).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url: (path: string) => `${base}${path}`,
+    received,
+    hits: (path: string) => hits.get(path) ?? 0,
+    at: (path: string) => received.filter((request) => request.path === path),
+    stop: () => {
+      server.closeAllConnections();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+};
+
+let platform: RunningPlatform;
+let receiver: Awaited<ReturnType<typeof startReceiver>>;
+let events: EventBridgeClient;
+let sqs: SQSClient;
+let sqsEndpoint: string;
+
+beforeAll(async () => {
+  receiver = await startReceiver();
+  platform = await startPlatformProcess({
+    DEV_API_KEY: KEY,
+    DEV_TENANTS: `other:${OTHER_TENANT_KEY}`,
+    RETRY_SCHEDULE: '1,3',
+    REQUEST_TIMEOUT_MS: '1000',
+    EVENT_SOURCES: 'shop.orders',
+  });
+  const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+  events = new EventBridgeClient({ region: 'us-east-1', endpoint: platform.url, credentials });
+  sqsEndpoint = /SQS at (http:\/\/\S+)\)/.exec(platform.output())![1]!;
+  sqs = new SQSClient({ region: 'us-east-1', endpoint: sqsEndpoint, useQueueUrlAsEndpoint: false, credentials });
+});
+afterAll(async () => {
+  events?.destroy();
+  sqs?.destroy();
+  await platform?.stop();
+  await receiver?.stop();
+});
+
+const api = async (method: string, path: string, body?: unknown, key = KEY) => {
+  const response = await fetch(`${platform.url}${path}`, {
+    method,
+    headers: { 'x-api-key': key, ...(body !== undefined && { 'content-type': 'application/json' }) },
+    ...(body !== undefined && { body: JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : undefined };
+};
+
+const createWebhook = async (path: string, options: Record<string, unknown> = {}, key = KEY) => {
+  const response = await api('POST', '/v1/webhooks', { url: receiver.url(path), events: ['order.created'], ...options }, key);
+  expect(response.status).toBe(201);
+  return response.body as { id: string; secret: string };
+};
+
+let orderSequence = 0;
+const orderData = () => ({
+  orderId: `ord_${(orderSequence += 1)}`,
+  customerId: 'cus_1',
+  total: { amount: 1999, currency: 'EUR' },
+  lines: [{ sku: 'SKU-1', quantity: 1 }],
+});
+
+const publish = async (detail: Record<string, unknown>, options: { type?: string; source?: string } = {}) => {
+  const result = await events.send(
+    new PutEventsCommand({
+      Entries: [
+        {
+          Source: options.source ?? 'shop.orders',
+          DetailType: options.type ?? 'order.created',
+          Detail: JSON.stringify({ tenantId: 'dev', data: orderData(), ...detail }),
+        },
+      ],
+    }),
+  );
+  expect(result.FailedEntryCount).toBe(0);
+};
+
+const eventually = async <T>(probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> => {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+};
+
+/** The webhook's one delivery once it reached `status`. */
+const deliveryOnceIn = (webhookId: string, status: string) =>
+  eventually(async () => {
+    const list = await api('GET', `/v1/webhooks/${webhookId}/deliveries?status=${status}`);
+    const [summary] = list.body.data as { id: string }[];
+    return summary && (await api('GET', `/v1/webhooks/${webhookId}/deliveries/${summary.id}`)).body;
+  });
+
+const readQueue = async (name: string) => {
+  const { Messages = [] } = await sqs.send(
+    new ReceiveMessageCommand({ QueueUrl: `${sqsEndpoint}/000000000000/${name}`, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+  );
+  return Messages.map((message) => JSON.parse(message.Body ?? '{}'));
+};
+
+describe('delivery pipeline (local mode)', () => {
+  it('delivers a published event, signed so that standardwebhooks and @octokit/webhooks-methods verify it', async () => {
+    const webhook = await createWebhook('/ok/signed');
+
+    await publish({ id: 'evt-signed-1' });
+
+    const request = await eventually(async () => receiver.at('/ok/signed')[0]);
+    expect(JSON.parse(request.body)).toEqual({
+      id: 'evt-signed-1',
+      type: 'order.created',
+      timestamp: expect.any(String),
+      data: expect.objectContaining({ customerId: 'cus_1' }),
+    });
+    expect(new StandardWebhook(webhook.secret).verify(request.body, request.headers as Record<string, string>)).toEqual(
+      JSON.parse(request.body),
+    );
+    expect(await verifyHubSignature(webhook.secret, request.body, String(request.headers['x-hub-signature-256']))).toBe(true);
+    expect(request.headers['webhook-id']).toBe('evt-signed-1');
+    expect(request.headers['user-agent']).toMatch(/^WebhookPlatform\//);
+    expect(request.headers['webhook-attempt-id']).toBeDefined();
+    expect((await deliveryOnceIn(webhook.id, 'succeeded')).attempts).toEqual([
+      expect.objectContaining({ attempt: 1, statusCode: 200, responseSnippet: 'thanks' }),
+    ]);
+  });
+
+  it('applies filters, event subscriptions and tenancy to fan-out', async () => {
+    await createWebhook('/ok/dc1', { filters: { dcId: ['1'] } });
+    await createWebhook('/ok/dc2', { filters: { dcId: ['2'] } });
+    await createWebhook('/ok/other-event', { events: ['order.status_changed'] });
+    await createWebhook('/ok/other-tenant', {}, OTHER_TENANT_KEY);
+    await createWebhook('/ok/unfiltered');
+
+    await publish({ id: 'evt-filtered', attributes: { dcId: '1' } });
+
+    await eventually(async () => (receiver.at('/ok/dc1').length && receiver.at('/ok/unfiltered').length) || undefined);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(receiver.at('/ok/dc2')).toHaveLength(0);
+    expect(receiver.at('/ok/other-event')).toHaveLength(0);
+    expect(receiver.at('/ok/other-tenant')).toHaveLength(0);
+  });
+
+  it('retries a failing endpoint with the same webhook-id, never re-sends to healthy ones, and dead-letters it with its history', async () => {
+    const healthy = [await createWebhook('/ok/fanout-a'), await createWebhook('/ok/fanout-b')];
+    const failing = await createWebhook('/fail/fanout');
+
+    await publish({ id: 'evt-fanout' });
+
+    const failed = await deliveryOnceIn(failing.id, 'failed');
+    expect(failed.attempts.map((attempt: { statusCode: number; error: string }) => [attempt.statusCode, attempt.error])).toEqual([
+      [500, 'http_5xx'],
+      [500, 'http_5xx'],
+      [500, 'http_5xx'],
+    ]);
+    expect(failed.lastError).toBe('http_5xx');
+    expect(new Set(receiver.at('/fail/fanout').map((request) => request.headers['webhook-id']))).toEqual(new Set(['evt-fanout']));
+    for (const path of ['/ok/fanout-a', '/ok/fanout-b']) expect(receiver.at(path)).toHaveLength(1);
+    for (const webhook of healthy) expect((await deliveryOnceIn(webhook.id, 'succeeded')).attempts).toHaveLength(1);
+
+    const deadLetters = await eventually(async () => {
+      const entries = (await readQueue('deliveries-dlq')).filter((entry) => entry.job?.webhookId === failing.id);
+      return entries.length > 0 ? entries : undefined;
+    });
+    expect(deadLetters[0]).toMatchObject({
+      kind: 'delivery_exhausted',
+      lastError: 'http_5xx',
+      job: { webhookId: failing.id, event: { id: 'evt-fanout' } },
+      attempts: [expect.objectContaining({ attempt: 1 }), expect.objectContaining({ attempt: 2 }), expect.objectContaining({ attempt: 3 })],
+    });
+  });
+
+  it('classifies timeouts, connection resets and redirects as failed attempts, never following the redirect', async () => {
+    const slow = await createWebhook('/slow');
+    const reset = await createWebhook('/reset');
+    const redirect = await createWebhook('/redirect');
+
+    await publish({ id: 'evt-failure-modes' });
+
+    expect((await deliveryOnceIn(slow.id, 'failed')).attempts.map((attempt: { error: string }) => attempt.error)).toEqual([
+      'timeout',
+      'timeout',
+      'timeout',
+    ]);
+    expect((await deliveryOnceIn(reset.id, 'failed')).lastError).toBe('connection');
+    const redirected = await deliveryOnceIn(redirect.id, 'failed');
+    expect(redirected.attempts[0]).toMatchObject({ statusCode: 302, error: 'http_3xx' });
+    expect(receiver.hits('/redirect-target')).toBe(0);
+  });
+
+  it('honours Retry-After on 429', async () => {
+    const throttled = await createWebhook('/throttled');
+
+    await publish({ id: 'evt-throttled' });
+
+    const delivered = await deliveryOnceIn(throttled.id, 'succeeded');
+    const [first, second] = delivered.attempts as { at: string; statusCode: number }[];
+    expect([first?.statusCode, second?.statusCode]).toEqual([429, 200]);
+    expect(Date.parse(second!.at) - Date.parse(first!.at)).toBeGreaterThanOrEqual(1900);
+  });
+
+  it('disables a webhook answering 410 Gone, with a reason, and stops', async () => {
+    const gone = await createWebhook('/gone');
+
+    await publish({ id: 'evt-gone' });
+
+    const failed = await deliveryOnceIn(gone.id, 'failed');
+    expect(failed.attempts).toHaveLength(1);
+    const webhook = (await api('GET', `/v1/webhooks/${gone.id}`)).body;
+    expect(webhook).toMatchObject({ enabled: false, disabledReason: expect.stringContaining('410') });
+    await publish({ id: 'evt-after-gone' });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(receiver.at('/gone')).toHaveLength(1);
+  });
+
+  it('re-sends a delivery on manual retry with the same webhook-id, and delivers pings', async () => {
+    const webhook = await createWebhook('/ok/manual');
+    await publish({ id: 'evt-manual' });
+    const delivered = await deliveryOnceIn(webhook.id, 'succeeded');
+
+    const retry = await api('POST', `/v1/webhooks/${webhook.id}/deliveries/${delivered.id}/retry`);
+    expect(retry).toMatchObject({ status: 202, body: { deliveryId: delivered.id, eventId: 'evt-manual' } });
+    await eventually(async () => (receiver.at('/ok/manual').length === 2 ? true : undefined));
+    expect(receiver.at('/ok/manual').map((request) => request.headers['webhook-id'])).toEqual(['evt-manual', 'evt-manual']);
+
+    const ping = await api('POST', `/v1/webhooks/${webhook.id}/ping`);
+    const pinged = await eventually(async () => receiver.at('/ok/manual').find((request) => JSON.parse(request.body).type === 'ping'));
+    expect(pinged.headers['webhook-id']).toBe(ping.body.eventId);
+    expect(new StandardWebhook(webhook.secret).verify(pinged.body, pinged.headers as Record<string, string>)).toMatchObject({
+      type: 'ping',
+      data: { webhookId: webhook.id },
+    });
+  });
+
+  it('stops retrying once the webhook is deleted', async () => {
+    const webhook = await createWebhook('/fail/deleted');
+    await publish({ id: 'evt-deleted' });
+    await eventually(async () => receiver.at('/fail/deleted')[0]);
+
+    await api('DELETE', `/v1/webhooks/${webhook.id}`);
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+
+    expect(receiver.at('/fail/deleted')).toHaveLength(1);
+  });
+
+  it('delivers an event published twice with the same id once', async () => {
+    await createWebhook('/ok/idempotent');
+    await publish({ id: 'evt-twice' });
+    await publish({ id: 'evt-twice' });
+    await eventually(async () => receiver.at('/ok/idempotent')[0]);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(receiver.at('/ok/idempotent')).toHaveLength(1);
+  });
+
+  it('keeps events failing validation in the rejected-events queue with the reason, and delivers nothing', async () => {
+    await createWebhook('/ok/never');
+    await publish({ id: 'evt-invalid', data: { orderId: 42 } });
+    const rejected = await eventually(async () => {
+      const entries = (await readQueue('rejected-events')).filter((entry) => entry.event?.detail?.id === 'evt-invalid');
+      return entries[0];
+    });
+    expect(rejected.reasons).toEqual(expect.arrayContaining([expect.stringContaining('detail.data.orderId')]));
+    expect(receiver.at('/ok/never')).toHaveLength(0);
+  });
+
+  it('routes only allowed sources (EVENT_SOURCES), like the CDK rule', async () => {
+    await createWebhook('/ok/source');
+    await publish({ id: 'evt-wrong-source' }, { source: 'someone.else' });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(receiver.at('/ok/source')).toHaveLength(0);
+  });
+
+  it('ends every (event, matching webhook) delivered or dead-lettered: none lost', async () => {
+    const good = [await createWebhook('/ok/ledger-1', { events: ['order.price_changed'] }), await createWebhook('/ok/ledger-2', { events: ['order.price_changed'] })];
+    const bad = await createWebhook('/fail/ledger', { events: ['order.price_changed'] });
+    const ids = Array.from({ length: 20 }, (_, index) => `evt-ledger-${index}`);
+
+    await Promise.all(
+      ids.map((id) =>
+        publish(
+          {
+            id,
+            data: { orderId: id, previous: { amount: 1, currency: 'EUR' }, current: { amount: 2, currency: 'EUR' } },
+          },
+          { type: 'order.price_changed' },
+        ),
+      ),
+    );
+
+    for (const webhook of good) {
+      await eventually(async () => {
+        const page = await api('GET', `/v1/webhooks/${webhook.id}/deliveries?status=succeeded&limit=100`);
+        return page.body.data.length === ids.length ? true : undefined;
+      }, 30_000);
+    }
+    const failed = await eventually(async () => {
+      const page = await api('GET', `/v1/webhooks/${bad.id}/deliveries?status=failed&limit=100`);
+      return page.body.data.length === ids.length ? page.body.data : undefined;
+    }, 30_000);
+    expect(failed).toHaveLength(ids.length);
+    for (const path of ['/ok/ledger-1', '/ok/ledger-2']) {
+      expect(receiver.at(path).map((request) => request.headers['webhook-id']).sort()).toEqual([...ids].sort());
+    }
+    const deadLettered = new Set<string>();
+    await eventually(async () => {
+      for (const entry of await readQueue('deliveries-dlq')) if (entry.job?.webhookId === bad.id) deadLettered.add(entry.job.event.id);
+      return deadLettered.size === ids.length ? true : undefined;
+    }, 30_000);
+  });
+});
