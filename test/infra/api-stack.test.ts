@@ -1,10 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
 import { join } from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { ResponseType } from 'aws-cdk-lib/aws-apigateway';
 import { apiRoutes, type RouteGroup } from '../../functions/contracts/api-routes.js';
 import { gatewayErrors } from '../../lib/constructs/gateway-responses.js';
-import type { WebhookFunction } from '../../lib/constructs/webhook-function.js';
+import { ESM_REQUIRE_BANNER, type WebhookFunction } from '../../lib/constructs/webhook-function.js';
 import { buildPlatform, logicalId } from './support/platform.js';
 import { restApiMethods } from './support/rest-api-template.js';
 
@@ -268,18 +269,33 @@ describe('functions', () => {
     expect(variables(functions.authorizer)).toContain('TABLE_NAME');
     expect(variables(functions.webhooksWrite)).toEqual(expect.arrayContaining(['TABLE_NAME', 'DELIVERY_QUEUE_URL']));
     expect(variables(functions.catalogue)).not.toContain('TABLE_NAME');
-    expect(fnResource(functions.webhooksWrite).Properties.Environment.Variables.ALLOW_HTTP_URLS).toBe('false');
+    expect(fnResource(functions.webhooksWrite).Properties.Environment.Variables).toMatchObject({
+      ALLOW_HTTP_URLS: 'false',
+      ALLOW_PRIVATE_DESTINATIONS: 'false',
+    });
   });
 
-  it.each(allFunctions)('%s is an ESM bundle with the AWS SDK inside and a source map', (_name, fn) => {
+  it.each(allFunctions)('%s is a minified ESM bundle with a source map, importing only Node built-ins', (_name, fn) => {
     const s3Key: string = fnResource(fn).Properties.Code.S3Key;
     const assetDir = join(assembly.directory, `asset.${s3Key.replace(/\.zip$/, '')}`);
     const bundle = readFileSync(join(assetDir, 'index.mjs'), 'utf8');
+    const imported = [...bundle.matchAll(/\bimport\s*(?:[\w$*{}\s,]+?\s*from\s*)?["']([^"']+)["']/g)].map((m) => m[1]!);
 
     expect(existsSync(join(assetDir, 'index.mjs.map'))).toBe(true);
-    expect(bundle.startsWith("import { createRequire } from 'module'; const require = createRequire(import.meta.url);")).toBe(true);
-    expect(bundle).not.toMatch(/from\s*["']@aws-sdk\//);
-    expect(bundle).not.toMatch(/require\(["']@aws-sdk\//);
+    expect(bundle.startsWith(ESM_REQUIRE_BANNER)).toBe(true);
+    // The AWS SDK and every other package are inside the bundle: nothing is left to the runtime's node_modules.
+    expect(imported.filter((specifier) => !isBuiltin(specifier))).toEqual([]);
+    expect(bundle).toMatch(/export\s*\{\s*\w+ as handler\s*\}/);
+  });
+
+  it('bundles the AWS SDK clients into the functions that use them', () => {
+    const bundleOf = (fn: WebhookFunction) => {
+      const s3Key: string = fnResource(fn).Properties.Code.S3Key;
+      return readFileSync(join(assembly.directory, `asset.${s3Key.replace(/\.zip$/, '')}`, 'index.mjs'), 'utf8');
+    };
+
+    expect(bundleOf(functions.webhooksRead).includes('DynamoDB_20120810')).toBe(true);
+    expect(bundleOf(functions.webhooksWrite).includes('AmazonSQS')).toBe(true);
   });
 });
 

@@ -1,7 +1,6 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { tableDesign } from '../../functions/adapters/dynamodb/table-design.js';
 import { parseStageConfig } from '../../lib/config/stage-config.js';
-import { EXPIRY_ATTRIBUTE } from '../../lib/constructs/subscription-store.js';
 import { StatefulStack } from '../../lib/stacks/stateful-stack.js';
 import { logicalId, testApp } from './support/platform.js';
 
@@ -12,14 +11,15 @@ const stack = new StatefulStack(app, 'Stateful', {
 const template = Template.fromStack(stack);
 
 describe('subscriptions table', () => {
-  const { partitionKey, sortKey, tenantKeysIndex } = tableDesign;
+  const { partitionKey, sortKey, tenantKeysIndex, timeToLiveAttribute } = tableDesign;
 
-  it('is on-demand, point-in-time recoverable and KMS-encrypted', () => {
+  it('is on-demand, point-in-time recoverable and encrypted with the AWS managed KMS key', () => {
     template.resourceCountIs('AWS::DynamoDB::Table', 1);
     template.hasResourceProperties('AWS::DynamoDB::Table', {
       BillingMode: 'PAY_PER_REQUEST',
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
-      SSESpecification: { SSEEnabled: true, SSEType: 'KMS' },
+      // SSEEnabled without a key ID: KMS with the AWS managed key (aws/dynamodb).
+      SSESpecification: { SSEEnabled: true, KMSMasterKeyId: Match.absent() },
     });
   });
 
@@ -52,9 +52,9 @@ describe('subscriptions table', () => {
     });
   });
 
-  it(`expires items by their ${EXPIRY_ATTRIBUTE} attribute`, () => {
+  it(`expires items by the TTL attribute of tableDesign (${timeToLiveAttribute})`, () => {
     template.hasResourceProperties('AWS::DynamoDB::Table', {
-      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      TimeToLiveSpecification: { AttributeName: timeToLiveAttribute, Enabled: true },
     });
   });
 

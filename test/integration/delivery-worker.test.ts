@@ -1,0 +1,138 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSEvent } from 'aws-lambda';
+import { DynamoDeliveryRepository } from '../../functions/adapters/dynamodb/delivery.repository.js';
+import { DynamoWebhookRepository } from '../../functions/adapters/dynamodb/webhook.repository.js';
+import { createUndiciSender } from '../../functions/adapters/http/undici-sender.js';
+import { SqsDeadLetterSink, SqsDeliveryJobQueue } from '../../functions/adapters/sqs/delivery-queue.js';
+import { DeliveryJob } from '../../functions/contracts/delivery.schema.js';
+import { DeliveryWorker } from '../../functions/domain/delivery/delivery-worker.service.js';
+import { generateSecret } from '../../functions/domain/webhook.js';
+import { parkWithVisibilityTimeout, processSqsBatch } from '../../functions/handlers/sqs-batch.js';
+import { ulidIds } from '../../functions/handlers/wiring.js';
+import { EmbeddedSqs } from '../../local/embedded-sqs/embedded-sqs.js';
+import { startTestTable } from '../support/dynamodb-store.js';
+
+/**
+ * Retry delays longer than SQS's 15-minute DelaySeconds, on a simulated clock shared by the worker and the
+ * embedded SQS: the retry is queued with the maximum delay and a due time, parked with a visibility timeout when
+ * it surfaces early, and made when due. Real store, real queue, real receiver.
+ */
+let now = Date.parse('2026-06-01T00:00:00.000Z');
+const clock = { now: () => new Date(now) };
+let store: Awaited<ReturnType<typeof startTestTable>>;
+let sqsServer: EmbeddedSqs;
+let sqs: SQSClient;
+let receiver: Server;
+let hits = 0;
+
+beforeAll(async () => {
+  store = await startTestTable();
+  sqsServer = new EmbeddedSqs({ region: 'us-east-1', now: () => now });
+  await sqsServer.start();
+  sqs = new SQSClient({
+    region: 'us-east-1',
+    endpoint: sqsServer.endpoint,
+    useQueueUrlAsEndpoint: false,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+  receiver = createServer((_request, response) => {
+    hits += 1;
+    response.writeHead(503).end('down for maintenance');
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+});
+afterAll(async () => {
+  sqs.destroy();
+  await sqsServer.stop();
+  receiver.closeAllConnections();
+  await new Promise((resolve) => receiver.close(resolve));
+  await store.stop();
+});
+
+it('waits an hour between attempts by queueing with the maximum delay, then parking until due', async () => {
+  const deliveriesQueue = sqsServer.createQueue('deliveries');
+  const deadLetterQueue = sqsServer.createQueue('deliveries-dlq');
+  const webhooks = new DynamoWebhookRepository(store.db, store.tableName, clock);
+  const deliveries = new DynamoDeliveryRepository(store.db, store.tableName, clock);
+  const sender = createUndiciSender({ allowPrivateDestinations: true, allowHttp: true });
+  const worker = new DeliveryWorker({
+    webhooks,
+    deliveries,
+    jobs: new SqsDeliveryJobQueue(sqs, deliveriesQueue),
+    deadLetters: new SqsDeadLetterSink(sqs, deadLetterQueue),
+    sender,
+    clock,
+    retryPolicy: { delaysSeconds: [3600], jitter: 0 },
+    logger: { info: () => undefined, warn: () => undefined },
+  });
+  const webhook = {
+    tenantId: 'acme',
+    id: ulidIds.webhookId(),
+    name: 'maintenance',
+    url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`,
+    events: ['order.created'],
+    enabled: true,
+    secret: generateSecret(),
+    version: 1,
+    createdAt: clock.now().toISOString(),
+    updatedAt: clock.now().toISOString(),
+  };
+  await webhooks.create(webhook);
+  const event = { id: 'evt_long_wait', type: 'order.created', timestamp: clock.now().toISOString(), data: {} };
+  const key = { tenantId: 'acme', webhookId: webhook.id, deliveryId: ulidIds.deliveryId() };
+  await deliveries.createIfAbsent({
+    id: key.deliveryId,
+    tenantId: 'acme',
+    webhookId: webhook.id,
+    event,
+    status: 'pending',
+    attempts: [],
+    createdAt: clock.now().toISOString(),
+    updatedAt: clock.now().toISOString(),
+  });
+  const consume = async () => {
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: deliveriesQueue, MaxNumberOfMessages: 10, VisibilityTimeout: 30 }),
+    );
+    const batch: SQSEvent = {
+      Records: Messages.map((message) => ({ messageId: message.MessageId!, receiptHandle: message.ReceiptHandle!, body: message.Body! })) as SQSEvent['Records'],
+    };
+    return processSqsBatch(batch, (record) => worker.process(DeliveryJob.parse(JSON.parse(record.body))), {
+      logger: { error: () => undefined },
+      park: parkWithVisibilityTimeout(sqs, deliveriesQueue),
+    });
+  };
+  const delayedMessages = async () => {
+    const { Attributes } = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: deliveriesQueue, AttributeNames: ['ApproximateNumberOfMessagesDelayed'] }),
+    );
+    return Number(Attributes?.ApproximateNumberOfMessagesDelayed);
+  };
+
+  // Attempt 1 fails: the retry is queued 15 minutes out, carrying its real due time.
+  expect(await worker.process({ deliveryId: key.deliveryId, tenantId: 'acme', webhookId: webhook.id, event, attempt: 1 })).toEqual({
+    kind: 'done',
+  });
+  expect(hits).toBe(1);
+  expect(await deliveries.get(key)).toMatchObject({ status: 'retrying', nextAttemptAt: '2026-06-01T01:00:00.000Z' });
+  expect(await delayedMessages()).toBe(1);
+
+  // After 15 minutes the message surfaces early: it is parked for the remaining 45 minutes, nothing is sent.
+  now += 15 * 60_000;
+  const early = await consume();
+  expect(early.batchItemFailures).toHaveLength(1);
+  expect(hits).toBe(1);
+  now += 44 * 60_000;
+  expect((await consume()).batchItemFailures).toHaveLength(0); // still hidden: nothing received
+
+  // At the due time the attempt is made; it is the last, so the delivery is dead-lettered.
+  now += 60_000;
+  expect((await consume()).batchItemFailures).toHaveLength(0);
+  expect(hits).toBe(2);
+  expect(await deliveries.get(key)).toMatchObject({ status: 'failed', lastError: 'http_5xx', attempts: [{ attempt: 1 }, { attempt: 2 }] });
+  const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: deadLetterQueue }));
+  expect(JSON.parse(Messages[0]!.Body!)).toMatchObject({ kind: 'delivery_exhausted', job: { attempt: 2 } });
+  await sender.close();
+});
