@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { catalogueOperations } from './catalogue.operations.js';
+import { createLogger } from './logger.js';
 import { createApiHandler } from './http/api-handler.js';
-import { createLogger } from './wiring.js';
+
 
 const env = z.object({ AWS_REGION: z.string().min(1) }).parse(process.env);
 

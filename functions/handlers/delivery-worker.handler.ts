@@ -7,9 +7,10 @@ import { DeliveryJob } from '../contracts/delivery.schema.js';
 import { DeliveryWorker } from '../domain/delivery/delivery-worker.service.js';
 import { DEFAULT_RETRY_POLICY } from '../domain/delivery/retry-policy.js';
 import { USER_AGENT } from '../domain/delivery/signing.js';
+import { createLogger } from './logger.js';
 import { parsePipelineEnvironment } from './config.js';
 import { parkWithVisibilityTimeout, processSqsBatch } from './sqs-batch.js';
-import { createDocumentClientFor, createLogger, createSqsClientFor, systemClock } from './wiring.js';
+import {createDocumentClientFor, createSqsClientFor, systemClock } from './wiring.js';
 
 const env = parsePipelineEnvironment();
 if (!env.DELIVERY_DLQ_URL) throw new Error('Invalid function environment: DELIVERY_DLQ_URL is required');

@@ -3,9 +3,10 @@ import { DynamoDeliveryRepository } from '../adapters/dynamodb/delivery.reposito
 import { DynamoWebhookRepository } from '../adapters/dynamodb/webhook.repository.js';
 import { SqsDeliveryJobQueue, SqsRejectedEventSink } from '../adapters/sqs/delivery-queue.js';
 import { EventRouter } from '../domain/delivery/event-router.service.js';
+import { createLogger } from './logger.js';
 import { parsePipelineEnvironment } from './config.js';
 import { processSqsBatch } from './sqs-batch.js';
-import { createDocumentClientFor, createLogger, createSqsClientFor, systemClock } from './wiring.js';
+import {createDocumentClientFor, createSqsClientFor, systemClock } from './wiring.js';
 
 const env = parsePipelineEnvironment();
 if (!env.REJECTED_EVENTS_QUEUE_URL) throw new Error('Invalid function environment: REJECTED_EVENTS_QUEUE_URL is required');

@@ -1,5 +1,4 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { Logger } from '@aws-lambda-powertools/logger';
 import { ulid } from 'ulid';
 import { DynamoDeliveryRepository } from '../adapters/dynamodb/delivery.repository.js';
 import { createDocumentClient } from '../adapters/dynamodb/document-client.js';
@@ -21,8 +20,6 @@ export const ulidIds: IdGenerator = {
   deliveryId: () => `dlv_${ulid()}`,
   eventId: () => `evt_${ulid()}`,
 };
-
-export const createLogger = (serviceName: string) => new Logger({ serviceName });
 
 export const createDocumentClientFor = (env: ApiEnvironment) =>
   createDocumentClient({
