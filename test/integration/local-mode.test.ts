@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { startPlatformProcess } from '../support/local-platform-process.js';
 
@@ -38,6 +40,54 @@ describe('local mode', () => {
       expect(fetched.status).toBe(200);
     } finally {
       await second.stop();
+    }
+  });
+
+  it('keeps a retrying delivery across a restart and completes it afterwards', async () => {
+    const receiver = createServer((_request, response) => response.end('ok'));
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const port = (receiver.address() as AddressInfo).port;
+    await new Promise((resolve) => receiver.close(resolve)); // down for now: the first attempt fails
+    const env = { DEV_API_KEY: 'k', RETRY_SCHEDULE: '3' };
+    const first = await startPlatformProcess(env);
+    const webhook = (await (await post(`${first.url}/v1/webhooks`, 'k', { url: `http://127.0.0.1:${port}/hook`, events: ['order.created'] })).json()) as { id: string };
+    await fetch(first.url, {
+      method: 'POST',
+      headers: { 'x-amz-target': 'AWSEvents.PutEvents', 'content-type': 'application/x-amz-json-1.1' },
+      body: JSON.stringify({
+        Entries: [
+          {
+            Source: 'test',
+            DetailType: 'order.created',
+            Detail: JSON.stringify({
+              tenantId: 'dev',
+              id: 'evt-restart',
+              data: { orderId: 'o', customerId: 'c', total: { amount: 1, currency: 'EUR' }, lines: [{ sku: 's', quantity: 1 }] },
+            }),
+          },
+        ],
+      }),
+    });
+    const deliveries = async (url: string) =>
+      ((await (await get(`${url}/v1/webhooks/${webhook.id}/deliveries`, 'k')).json()) as { data: { status: string }[] }).data;
+    for (let tries = 0; (await deliveries(first.url))[0]?.status !== 'retrying'; tries += 1) {
+      if (tries > 100) throw new Error('the first attempt did not fail');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await first.stop();
+
+    const revived = createServer((_request, response) => response.end('ok'));
+    await new Promise<void>((resolve) => revived.listen(port, '127.0.0.1', resolve));
+    const second = await startPlatformProcess(env, first.dataDir);
+    try {
+      for (let tries = 0; (await deliveries(second.url))[0]?.status !== 'succeeded'; tries += 1) {
+        if (tries > 150) throw new Error('the retry did not complete after the restart');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    } finally {
+      await second.stop();
+      revived.closeAllConnections();
+      await new Promise((resolve) => revived.close(resolve));
     }
   });
 

@@ -20,7 +20,6 @@ export const parseRetrySchedule = (value: string): number[] => {
   return delays;
 };
 
-export const maxAttempts = (policy: RetryPolicy) => policy.delaysSeconds.length + 1;
 
 /**
  * Seconds to wait after failed attempt `attemptMade` (1-based), or undefined when the schedule is exhausted.
