@@ -1,0 +1,90 @@
+import { DynamoDeliveryRepository } from '../../functions/adapters/dynamodb/delivery.repository.js';
+import type { DeliveryRecord } from '../../functions/domain/delivery/delivery.ports.js';
+import { ulidIds } from '../../functions/handlers/wiring.js';
+import { startTestTable } from '../support/dynamodb-store.js';
+
+/** The delivery log in DynamoDB: runs on the embedded store, or on DynamoDB Local via TEST_DYNAMODB_ENDPOINT. */
+let store: Awaited<ReturnType<typeof startTestTable>>;
+let now = Date.parse('2026-06-01T00:00:00.000Z');
+const clock = { now: () => new Date(now) };
+let deliveries: DynamoDeliveryRepository;
+
+beforeAll(async () => {
+  store = await startTestTable();
+  deliveries = new DynamoDeliveryRepository(store.db, store.tableName, clock, 30);
+});
+afterAll(() => store.stop());
+
+const delivery = (webhookId: string, overrides: Partial<DeliveryRecord> = {}): DeliveryRecord => ({
+  id: ulidIds.deliveryId(),
+  tenantId: 'acme',
+  webhookId,
+  event: { id: `evt_${ulidIds.eventId()}`, type: 'order.created', timestamp: clock.now().toISOString(), data: { a: 1 } },
+  status: 'pending',
+  attempts: [],
+  createdAt: clock.now().toISOString(),
+  updatedAt: clock.now().toISOString(),
+  ...overrides,
+});
+
+describe('delivery store', () => {
+  it('creates a delivery once and returns the existing one on a repeat', async () => {
+    const first = delivery('wh_A');
+    expect(await deliveries.createIfAbsent(first)).toEqual({ created: true, delivery: first });
+    await deliveries.recordAttempt(
+      { tenantId: 'acme', webhookId: 'wh_A', deliveryId: first.id },
+      { attempt: 1, at: clock.now().toISOString(), durationMs: 5, statusCode: 500, error: 'http_5xx' },
+      { status: 'retrying', nextAttemptAt: '2026-06-01T00:00:05.000Z', lastError: 'http_5xx' },
+    );
+
+    const repeat = await deliveries.createIfAbsent({ ...first, attempts: [] });
+
+    expect(repeat.created).toBe(false);
+    expect(repeat.delivery).toMatchObject({ status: 'retrying', attempts: [{ attempt: 1, statusCode: 500 }] });
+  });
+
+  it('appends attempts in order, clears nextAttemptAt and lastError on success', async () => {
+    const record = delivery('wh_B');
+    const key = { tenantId: 'acme', webhookId: 'wh_B', deliveryId: record.id };
+    await deliveries.createIfAbsent(record);
+    await deliveries.recordAttempt(key, { attempt: 1, at: record.createdAt, durationMs: 1, error: 'timeout' }, {
+      status: 'retrying',
+      nextAttemptAt: '2026-06-01T00:05:00.000Z',
+      lastError: 'timeout',
+    });
+    await deliveries.recordAttempt(key, { attempt: 2, at: record.createdAt, durationMs: 2, statusCode: 200 }, { status: 'succeeded' });
+
+    const stored = await deliveries.get(key);
+    expect(stored?.attempts.map((attempt) => attempt.attempt)).toEqual([1, 2]);
+    expect(stored?.status).toBe('succeeded');
+    expect(stored).not.toHaveProperty('nextAttemptAt');
+    expect(stored).not.toHaveProperty('lastError');
+  });
+
+  it('lists a webhook’s deliveries newest first, filtered by status, page by page', async () => {
+    const made: DeliveryRecord[] = [];
+    for (let index = 0; index < 7; index += 1) {
+      const record = delivery('wh_C', { status: index % 2 === 0 ? 'failed' : 'succeeded' });
+      await deliveries.createIfAbsent(record);
+      made.push(record);
+    }
+    await deliveries.createIfAbsent(delivery('wh_other'));
+    const failedNewestFirst = made.filter((record) => record.status === 'failed').map((record) => record.id).reverse();
+
+    const first = await deliveries.list('acme', 'wh_C', { limit: 3, status: 'failed' });
+    const second = await deliveries.list('acme', 'wh_C', { limit: 3, status: 'failed', afterId: first.lastId! });
+
+    expect(first.items.map((record) => record.id)).toEqual(failedNewestFirst.slice(0, 3));
+    expect(second.items.map((record) => record.id)).toEqual(failedNewestFirst.slice(3));
+    expect(second.lastId).toBeUndefined();
+    expect((await deliveries.list('acme', 'wh_C', { limit: 10 })).items).toHaveLength(7);
+  });
+
+  it('hides deliveries past their retention even before TTL deletes them', async () => {
+    const old = delivery('wh_D');
+    await deliveries.createIfAbsent(old);
+    now += 31 * 86_400_000;
+    expect(await deliveries.get({ tenantId: 'acme', webhookId: 'wh_D', deliveryId: old.id })).toBeUndefined();
+    expect((await deliveries.list('acme', 'wh_D', { limit: 10 })).items).toEqual([]);
+  });
+});
