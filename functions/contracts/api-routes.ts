@@ -3,6 +3,8 @@ import type { Scope } from '../domain/api-key.js';
 import { EventTypeList } from './event-type.schema.js';
 import { Delivery, DeliveryAccepted, DeliveryList, DeliveryListQuery } from './delivery.schema.js';
 import {
+  SecretRotated,
+  SecretRotation,
   Webhook,
   WebhookCreate,
   WebhookId,
@@ -78,6 +80,16 @@ export const apiRoutes = [
     group: 'webhooksWrite',
     scope: 'webhooks:write',
     success: { status: 200, schema: WebhookSecretResponse, description: 'The signing secret' },
+  },
+  {
+    operationId: 'rotateWebhookSecret',
+    method: 'POST',
+    path: `${webhookPath}/secret/rotate`,
+    summary: 'Replace the signing secret; the previous one keeps signing deliveries for the overlap (24 h by default)',
+    group: 'webhooksWrite',
+    scope: 'webhooks:write',
+    body: SecretRotation,
+    success: { status: 200, schema: SecretRotated, description: 'The new secret' },
   },
   ...(['PATCH', 'PUT'] as const).map((method) => ({
     operationId: method === 'PATCH' ? 'updateWebhook' : 'replaceWebhookFields',

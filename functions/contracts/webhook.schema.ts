@@ -104,6 +104,21 @@ export const WebhookWithSecret = Webhook.extend({ secret: WebhookSecret }).meta(
 
 export const WebhookSecretResponse = z.object({ secret: WebhookSecret }).meta({ id: 'WebhookSecretResponse' });
 
+/** Body of POST /v1/webhooks/{id}/secret/rotate (optional). */
+export const SecretRotation = z
+  .strictObject({ secret: WebhookSecret.optional().describe('Your own new secret; one is generated when omitted.') })
+  .optional()
+  .meta({ id: 'SecretRotation' });
+
+export const SecretRotated = z
+  .object({
+    secret: WebhookSecret,
+    previousSecretExpiresAt: z.iso
+      .datetime()
+      .describe('Until then deliveries carry signatures with both secrets, so receivers can switch without a gap.'),
+  })
+  .meta({ id: 'SecretRotated' });
+
 const FieldChange = z.object({ from: z.unknown(), to: z.unknown() });
 export const WebhookUpdateResponse = z
   .object({

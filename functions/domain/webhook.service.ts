@@ -32,6 +32,8 @@ export class WebhookService {
       readonly webhooks: WebhookRepository;
       readonly clock: Clock;
       readonly ids: IdGenerator;
+      /** How long a rotated-out secret keeps signing deliveries. */
+      readonly secretOverlapSeconds: number;
       /** Which URLs may receive deliveries: scheme and, on AWS, public destinations only (SSRF guard). */
       readonly destinations: DestinationPolicy;
     },
@@ -77,6 +79,34 @@ export class WebhookService {
 
   async getSecret(tenantId: string, id: string): Promise<string> {
     return (await this.require(tenantId, id)).secret;
+  }
+
+  /**
+   * Replaces the signing secret (a given one, or a generated one). The previous secret keeps signing deliveries,
+   * next to the new one, for the overlap, so receivers can switch without dropping a delivery.
+   */
+  async rotateSecret(tenantId: string, id: string, secret: string | undefined): Promise<{ secret: string; previousExpiresAt: string }> {
+    for (let attempt = 1; ; attempt += 1) {
+      const previous = await this.require(tenantId, id);
+      const now = this.deps.clock.now();
+      const previousExpiresAt = new Date(now.getTime() + this.deps.secretOverlapSeconds * 1000).toISOString();
+      const next: WebhookRecord = {
+        ...previous,
+        secret: secret ?? generateSecret(),
+        previousSecrets: [
+          { secret: previous.secret, expiresAt: previousExpiresAt },
+          ...(previous.previousSecrets ?? []).filter((old) => Date.parse(old.expiresAt) > now.getTime()),
+        ],
+        version: previous.version + 1,
+        updatedAt: now.toISOString(),
+      };
+      try {
+        await this.deps.webhooks.update(next, previous);
+        return { secret: next.secret, previousExpiresAt };
+      } catch (error) {
+        if (!(error instanceof StaleVersionError) || attempt >= MAX_UPDATE_ATTEMPTS) throw error;
+      }
+    }
   }
 
   /**

@@ -15,7 +15,10 @@ export interface WebhookRecord {
   readonly disabledAt?: string;
   readonly description?: string;
   readonly metadata?: Readonly<Record<string, string>>;
+  /** The newest signing secret. */
   readonly secret: string;
+  /** Secrets replaced by a rotation, still signing deliveries until they expire. */
+  readonly previousSecrets?: readonly { readonly secret: string; readonly expiresAt: string }[];
   readonly version: number;
   readonly createdAt: string;
   readonly updatedAt: string;
@@ -42,3 +45,11 @@ export const toWebhookView = (record: WebhookRecord): Webhook => ({
 
 /** A Standard Webhooks secret: `whsec_` + base64 of 32 random bytes. */
 export const generateSecret = (): string => SECRET_PREFIX + randomBytes(32).toString('base64');
+
+/** The secrets deliveries are signed with at `now`: the newest first, then those still in their overlap. */
+export const signingSecrets = (webhook: Pick<WebhookRecord, 'secret' | 'previousSecrets'>, now: Date): string[] => [
+  webhook.secret,
+  ...(webhook.previousSecrets ?? [])
+    .filter((previous) => Date.parse(previous.expiresAt) > now.getTime())
+    .map((previous) => previous.secret),
+];

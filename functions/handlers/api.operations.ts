@@ -1,6 +1,6 @@
 import { DeliveryPathParameters, WebhookPathParameters } from '../contracts/api-routes.js';
 import { DeliveryListQuery } from '../contracts/delivery.schema.js';
-import { WebhookCreate, WebhookListQuery, WebhookPatch } from '../contracts/webhook.schema.js';
+import { SecretRotation, WebhookCreate, WebhookListQuery, WebhookPatch } from '../contracts/webhook.schema.js';
 import type { DeliveryService } from '../domain/delivery/delivery.service.js';
 import { NotFoundError } from '../domain/errors.js';
 import type { WebhookService } from '../domain/webhook.service.js';
@@ -56,6 +56,15 @@ export const webhookOperations = (service: WebhookService) => {
       body: { secret: await service.getSecret(tenantOf(request), webhookIdOf(request)) },
       headers: { 'cache-control': 'no-store' },
     }),
+    rotateWebhookSecret: async (request) => {
+      const rotation = SecretRotation.parse(request.body);
+      const rotated = await service.rotateSecret(tenantOf(request), webhookIdOf(request), rotation?.secret);
+      return {
+        statusCode: 200,
+        body: { secret: rotated.secret, previousSecretExpiresAt: rotated.previousExpiresAt },
+        headers: { 'cache-control': 'no-store' },
+      };
+    },
     updateWebhook: update,
     replaceWebhookFields: update,
     deleteWebhook: async (request) => ({

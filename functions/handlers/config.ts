@@ -20,6 +20,8 @@ const ApiEnvironment = z.object({
   ALLOW_HTTP_URLS: booleanFlag.default(false),
   /** Accept webhook URLs resolving to loopback and private addresses (SSRF guard off); only local mode sets it. */
   ALLOW_PRIVATE_DESTINATIONS: booleanFlag.default(false),
+  /** How long a rotated-out signing secret keeps signing deliveries. */
+  SECRET_ROTATION_OVERLAP_SECONDS: z.coerce.number().int().min(0).max(7 * 86_400).default(86_400),
 });
 export type ApiEnvironment = z.output<typeof ApiEnvironment>;
 

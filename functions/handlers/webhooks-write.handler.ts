@@ -13,6 +13,7 @@ export const handler = createApiHandler({
   operations: {
     createWebhook: operations.createWebhook,
     getWebhookSecret: operations.getWebhookSecret,
+    rotateWebhookSecret: operations.rotateWebhookSecret,
     updateWebhook: operations.updateWebhook,
     replaceWebhookFields: operations.replaceWebhookFields,
     deleteWebhook: operations.deleteWebhook,

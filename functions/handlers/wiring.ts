@@ -49,6 +49,7 @@ export const createWebhookService = (env: ApiEnvironment) =>
     }),
     clock: systemClock,
     ids: ulidIds,
+    secretOverlapSeconds: env.SECRET_ROTATION_OVERLAP_SECONDS,
   });
 
 export const createDeliveryService = (env: ApiEnvironment) => {

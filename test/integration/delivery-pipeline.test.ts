@@ -284,6 +284,20 @@ describe('delivery pipeline (local mode)', () => {
     });
   });
 
+  it('signs with both secrets during a rotation, so receivers verifying with either succeed', async () => {
+    const webhook = await createWebhook('/ok/rotated');
+    const rotated = (await api('POST', `/v1/webhooks/${webhook.id}/secret/rotate`)).body as { secret: string };
+
+    await publish({ id: 'evt-rotated' });
+
+    const request = await eventually(async () => receiver.at('/ok/rotated')[0]);
+    const headers = request.headers as Record<string, string>;
+    expect(headers['webhook-signature']!.split(' ')).toHaveLength(2);
+    expect(new StandardWebhook(webhook.secret).verify(request.body, headers)).toBeDefined();
+    expect(new StandardWebhook(rotated.secret).verify(request.body, headers)).toBeDefined();
+    expect(await verifyHubSignature(rotated.secret, request.body, headers['x-hub-signature-256']!)).toBe(true);
+  });
+
   it('stops retrying once the webhook is deleted', async () => {
     const webhook = await createWebhook('/fail/deleted');
     await publish({ id: 'evt-deleted' });

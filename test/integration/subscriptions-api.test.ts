@@ -184,6 +184,30 @@ describe('GET /v1/webhooks/{id} and its secret', () => {
   });
 });
 
+describe('POST /v1/webhooks/{id}/secret/rotate', () => {
+  it('replaces the secret with a generated or a supplied one and says until when the old one still signs', async () => {
+    const created = await createWebhook();
+
+    const generated = await call('POST', `/v1/webhooks/${created.id}/secret/rotate`);
+    const supplied = await call('POST', `/v1/webhooks/${created.id}/secret/rotate`, {
+      body: { secret: 'whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oDAAAA' },
+    });
+
+    expect(generated.status).toBe(200);
+    expect(generated.body.secret).not.toBe(created.secret);
+    expect(WebhookSecret.safeParse(generated.body.secret).success).toBe(true);
+    expect(Date.parse(generated.body.previousSecretExpiresAt) - Date.now()).toBeGreaterThan(23 * 3600 * 1000);
+    expect(supplied.body.secret).toBe('whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oDAAAA');
+    expect((await call('GET', `/v1/webhooks/${created.id}/secret`)).body.secret).toBe(supplied.body.secret);
+  });
+
+  it('rejects a malformed secret and keeps the current one', async () => {
+    const created = await createWebhook();
+    expectError(await call('POST', `/v1/webhooks/${created.id}/secret/rotate`, { body: { secret: 'short' } }), 400, 'validation_failed');
+    expect((await call('GET', `/v1/webhooks/${created.id}/secret`)).body.secret).toBe(created.secret);
+  });
+});
+
 describe('PATCH and PUT /v1/webhooks/{id}', () => {
   it.each(['PATCH', 'PUT'])('%s changes only the given fields and reports each change', async (method) => {
     const created = await createWebhook({ description: 'before', filters: { dcId: ['1'] }, metadata: { a: '1' } });

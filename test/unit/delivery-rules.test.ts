@@ -10,7 +10,7 @@ import {
   parseRetrySchedule,
 } from '../../functions/domain/delivery/retry-policy.js';
 import { deliveryHeaders } from '../../functions/domain/delivery/signing.js';
-import { generateSecret } from '../../functions/domain/webhook.js';
+import { generateSecret, signingSecrets } from '../../functions/domain/webhook.js';
 
 describe('retry policy', () => {
   it('defaults to immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, 14 h, 20 h, 24 h', () => {
@@ -97,5 +97,20 @@ describe('event pattern', () => {
     expect(matchesEventPattern(pattern, { source: 'elsewhere', detailType: 'order.created' })).toBe(false);
     expect(matchesEventPattern(pattern, { source: 'shop.orders', detailType: 'ping' })).toBe(false);
     expect(buildEventPattern(undefined).source).toBeUndefined();
+  });
+});
+
+describe('signing secrets during a rotation', () => {
+  it('are the newest secret first, then previous ones until they expire', () => {
+    const webhook = {
+      secret: 'whsec_new',
+      previousSecrets: [
+        { secret: 'whsec_previous', expiresAt: '2026-01-02T00:00:00.000Z' },
+        { secret: 'whsec_ancient', expiresAt: '2026-01-01T00:00:00.000Z' },
+      ],
+    };
+    expect(signingSecrets(webhook, new Date('2026-01-01T12:00:00.000Z'))).toEqual(['whsec_new', 'whsec_previous']);
+    expect(signingSecrets(webhook, new Date('2026-01-02T00:00:00.000Z'))).toEqual(['whsec_new']);
+    expect(signingSecrets({ secret: 'whsec_only' }, new Date())).toEqual(['whsec_only']);
   });
 });

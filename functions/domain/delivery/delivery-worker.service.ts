@@ -3,6 +3,7 @@ import type { Clock, WebhookRepository } from '../ports.js';
 import type { DeliveryJobQueue, DeliveryKey, DeliveryLogger, DeliveryRepository, DeadLetterSink } from './delivery.ports.js';
 import { nextRetryDelaySeconds, parseRetryAfter, type RetryPolicy } from './retry-policy.js';
 import type { SendResult, WebhookSender } from './sender.port.js';
+import { signingSecrets } from '../webhook.js';
 import { deliveryHeaders } from './signing.js';
 
 /** SQS's longest DelaySeconds; longer waits carry `notBefore` and are parked with visibility timeouts. */
@@ -67,7 +68,7 @@ export class DeliveryWorker {
       url: webhook.url,
       body,
       headers: deliveryHeaders({
-        secrets: [webhook.secret],
+        secrets: signingSecrets(webhook, now),
         eventId: job.event.id,
         deliveryId: job.deliveryId,
         attempt: job.attempt,

@@ -90,6 +90,7 @@ const principalOf = (event: APIGatewayProxyEvent): Principal | undefined => {
 
 const parseJsonBody = (event: APIGatewayProxyEvent, headers: Record<string, string>): unknown => {
   const raw = event.body ?? '';
+  if (raw === '') return undefined; // the route's schema decides whether a body is required
   const text = event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
   if (Buffer.byteLength(text, 'utf8') > MAX_BODY_BYTES) throw httpErrors.payloadTooLarge(MAX_BODY_BYTES);
   if (!/^application\/(.+\+)?json\s*(;|$)/i.test(headers['content-type'] ?? '')) throw httpErrors.unsupportedMediaType();
