@@ -2,19 +2,21 @@ import type { SQSEvent } from 'aws-lambda';
 import { DynamoDeliveryRepository } from '../adapters/dynamodb/delivery.repository.js';
 import { DynamoWebhookRepository } from '../adapters/dynamodb/webhook.repository.js';
 import { createUndiciSender } from '../adapters/http/undici-sender.js';
+import { EmfDeliveryMetrics } from '../adapters/metrics/emf-delivery-metrics.js';
 import { SqsDeadLetterSink, SqsDeliveryJobQueue } from '../adapters/sqs/delivery-queue.js';
 import { DeliveryJob } from '../contracts/delivery.schema.js';
 import { DeliveryWorker } from '../domain/delivery/delivery-worker.service.js';
 import { DEFAULT_RETRY_POLICY } from '../domain/delivery/retry-policy.js';
 import { USER_AGENT } from '../domain/delivery/signing.js';
-import { createLogger } from './logger.js';
 import { parsePipelineEnvironment } from './config.js';
+import { createLogger } from './logger.js';
 import { parkWithVisibilityTimeout, processSqsBatch } from './sqs-batch.js';
-import {createDocumentClientFor, createSqsClientFor, systemClock } from './wiring.js';
+import { createDocumentClientFor, createSqsClientFor, systemClock } from './wiring.js';
 
 const env = parsePipelineEnvironment();
 if (!env.DELIVERY_DLQ_URL) throw new Error('Invalid function environment: DELIVERY_DLQ_URL is required');
 const logger = createLogger('delivery-worker');
+const metrics = new EmfDeliveryMetrics('delivery-worker');
 const db = createDocumentClientFor(env);
 const sqs = createSqsClientFor(env);
 // Module scope: the keep-alive pools survive across invocations of a warm container.
@@ -34,11 +36,17 @@ const worker = new DeliveryWorker({
   clock: systemClock,
   retryPolicy: { ...DEFAULT_RETRY_POLICY, delaysSeconds: env.RETRY_SCHEDULE },
   logger,
+  metrics,
 });
 
 /** Consumes the delivery queue: one attempt per message, partial batch failures, long waits parked. */
-export const handler = (event: SQSEvent) =>
-  processSqsBatch(event, (record) => worker.process(DeliveryJob.parse(JSON.parse(record.body))), {
-    logger,
-    park: parkWithVisibilityTimeout(sqs, env.DELIVERY_QUEUE_URL),
-  });
+export const handler = async (event: SQSEvent) => {
+  try {
+    return await processSqsBatch(event, (record) => worker.process(DeliveryJob.parse(JSON.parse(record.body))), {
+      logger,
+      park: parkWithVisibilityTimeout(sqs, env.DELIVERY_QUEUE_URL),
+    });
+  } finally {
+    metrics.flush();
+  }
+};

@@ -1,16 +1,18 @@
 import type { SQSEvent } from 'aws-lambda';
 import { DynamoDeliveryRepository } from '../adapters/dynamodb/delivery.repository.js';
 import { DynamoWebhookRepository } from '../adapters/dynamodb/webhook.repository.js';
+import { EmfDeliveryMetrics } from '../adapters/metrics/emf-delivery-metrics.js';
 import { SqsDeliveryJobQueue, SqsRejectedEventSink } from '../adapters/sqs/delivery-queue.js';
 import { EventRouter } from '../domain/delivery/event-router.service.js';
-import { createLogger } from './logger.js';
 import { parsePipelineEnvironment } from './config.js';
+import { createLogger } from './logger.js';
 import { processSqsBatch } from './sqs-batch.js';
-import {createDocumentClientFor, createSqsClientFor, systemClock } from './wiring.js';
+import { createDocumentClientFor, createSqsClientFor, systemClock } from './wiring.js';
 
 const env = parsePipelineEnvironment();
 if (!env.REJECTED_EVENTS_QUEUE_URL) throw new Error('Invalid function environment: REJECTED_EVENTS_QUEUE_URL is required');
 const logger = createLogger('event-router');
+const metrics = new EmfDeliveryMetrics('event-router');
 const db = createDocumentClientFor(env);
 const sqs = createSqsClientFor(env);
 const router = new EventRouter({
@@ -20,6 +22,7 @@ const router = new EventRouter({
   rejected: new SqsRejectedEventSink(sqs, env.REJECTED_EVENTS_QUEUE_URL),
   clock: systemClock,
   logger,
+  metrics,
 });
 
 const parseBody = (body: string): unknown => {
@@ -31,12 +34,17 @@ const parseBody = (body: string): unknown => {
 };
 
 /** Consumes the events queue (EventBridge rule target): validates each event and fans it out to deliveries. */
-export const handler = (event: SQSEvent) =>
-  processSqsBatch(
-    event,
-    async (record) => {
-      await router.route(parseBody(record.body));
-      return { kind: 'done' };
-    },
-    { logger },
-  );
+export const handler = async (event: SQSEvent) => {
+  try {
+    return await processSqsBatch(
+      event,
+      async (record) => {
+        await router.route(parseBody(record.body));
+        return { kind: 'done' };
+      },
+      { logger },
+    );
+  } finally {
+    metrics.flush();
+  }
+};

@@ -2,7 +2,7 @@ import { parseApiEnvironment } from './config.js';
 import { createLogger } from './logger.js';
 import { createApiHandler } from './http/api-handler.js';
 import { deliveryOperations, webhookOperations } from './api.operations.js';
-import {createDeliveryService, createWebhookService } from './wiring.js';
+import { createDeliveryService, createWebhookService } from './wiring.js';
 
 const env = parseApiEnvironment();
 const operations = webhookOperations(createWebhookService(env));

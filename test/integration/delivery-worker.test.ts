@@ -5,6 +5,7 @@ import type { SQSEvent } from 'aws-lambda';
 import { DynamoDeliveryRepository } from '../../functions/adapters/dynamodb/delivery.repository.js';
 import { DynamoWebhookRepository } from '../../functions/adapters/dynamodb/webhook.repository.js';
 import { createUndiciSender } from '../../functions/adapters/http/undici-sender.js';
+import { EmfDeliveryMetrics } from '../../functions/adapters/metrics/emf-delivery-metrics.js';
 import { SqsDeadLetterSink, SqsDeliveryJobQueue } from '../../functions/adapters/sqs/delivery-queue.js';
 import { DeliveryJob } from '../../functions/contracts/delivery.schema.js';
 import { DeliveryWorker } from '../../functions/domain/delivery/delivery-worker.service.js';
@@ -12,6 +13,7 @@ import { generateSecret } from '../../functions/domain/webhook.js';
 import { parkWithVisibilityTimeout, processSqsBatch } from '../../functions/handlers/sqs-batch.js';
 import { ulidIds } from '../../functions/handlers/wiring.js';
 import { EmbeddedSqs } from '../../local/embedded-sqs/embedded-sqs.js';
+import { captureEmf } from '../support/emf.js';
 import { startTestTable } from '../support/dynamodb-store.js';
 
 /**
@@ -57,6 +59,9 @@ it('waits an hour between attempts by queueing with the maximum delay, then park
   const webhooks = new DynamoWebhookRepository(store.db, store.tableName, clock);
   const deliveries = new DynamoDeliveryRepository(store.db, store.tableName, clock);
   const sender = createUndiciSender({ allowPrivateDestinations: true, allowHttp: true });
+  process.env.POWERTOOLS_METRICS_DISABLED = 'false';
+  const emf = captureEmf();
+  const metrics = new EmfDeliveryMetrics('delivery-worker');
   const worker = new DeliveryWorker({
     webhooks,
     deliveries,
@@ -66,6 +71,7 @@ it('waits an hour between attempts by queueing with the maximum delay, then park
     clock,
     retryPolicy: { delaysSeconds: [3600], jitter: 0 },
     logger: { info: () => undefined, warn: () => undefined },
+    metrics,
   });
   const webhook = {
     tenantId: 'acme',
@@ -135,4 +141,15 @@ it('waits an hour between attempts by queueing with the maximum delay, then park
   const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: deadLetterQueue }));
   expect(JSON.parse(Messages[0]!.Body!)).toMatchObject({ kind: 'delivery_exhausted', job: { attempt: 2 } });
   await sender.close();
+
+  // Each outcome was counted as Embedded Metric Format, valid by the EMF specification.
+  metrics.flush();
+  emf.restore();
+  const lines = emf.lines();
+  const total = (name: string) => lines.reduce((sum, line) => sum + (typeof line[name] === 'number' ? (line[name] as number) : 0), 0);
+  expect(lines.every((line) => line._aws.CloudWatchMetrics[0]?.Namespace === 'WebhookPlatform')).toBe(true);
+  expect(lines.filter((line) => line.Reason === 'http_5xx').map((line) => line.AttemptsFailed)).toEqual([1, 1]);
+  expect(total('RetriesScheduled')).toBe(1);
+  expect(total('DeadLettered')).toBe(1);
+  expect(lines.some((line) => Object.keys(line).some((key) => /tenant|webhook/i.test(key)))).toBe(false);
 });

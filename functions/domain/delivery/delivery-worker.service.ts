@@ -1,6 +1,14 @@
 import type { DeliveryAttempt, DeliveryJob } from '../../contracts/delivery.schema.js';
 import type { Clock, WebhookRepository } from '../ports.js';
-import type { DeliveryJobQueue, DeliveryKey, DeliveryLogger, DeliveryRepository, DeadLetterSink } from './delivery.ports.js';
+import { FailureReason } from '../../contracts/metrics.js';
+import type {
+  DeadLetterSink,
+  DeliveryJobQueue,
+  DeliveryKey,
+  DeliveryLogger,
+  DeliveryMetrics,
+  DeliveryRepository,
+} from './delivery.ports.js';
 import { nextRetryDelaySeconds, parseRetryAfter, type RetryPolicy } from './retry-policy.js';
 import type { SendResult, WebhookSender } from './sender.port.js';
 import { signingSecrets } from '../webhook.js';
@@ -38,6 +46,7 @@ export class DeliveryWorker {
       readonly clock: Clock;
       readonly retryPolicy: RetryPolicy;
       readonly logger: DeliveryLogger;
+      readonly metrics: DeliveryMetrics;
       readonly random?: () => number;
     },
   ) {}
@@ -95,9 +104,12 @@ export class DeliveryWorker {
 
     if (verdict.kind === 'delivered') {
       await this.deps.deliveries.recordAttempt(key, attempt, { status: 'succeeded' });
+      this.deps.metrics.attemptSucceeded(attempt.durationMs, now.getTime() - Date.parse(job.event.timestamp));
       return { kind: 'done' };
     }
+    this.deps.metrics.attemptFailed(verdict.kind === 'gone' ? 'http_410' : failureReason(verdict.error), attempt.durationMs);
     if (verdict.kind === 'gone') {
+      this.deps.metrics.endpointDisabled();
       await this.deps.webhooks.disable(job.tenantId, job.webhookId, {
         reason: `The endpoint answered 410 Gone at ${now.toISOString()}`,
         at: now.toISOString(),
@@ -115,6 +127,7 @@ export class DeliveryWorker {
       if (!job.manual) {
         const attempts = [...(delivery?.attempts ?? []), attempt];
         await this.deps.deadLetters.deadLetter({ job, attempts, lastError: verdict.error, at: now.toISOString() });
+        this.deps.metrics.deadLettered();
         this.deps.logger.warn('delivery dead-lettered', { ...fields, lastError: verdict.error, attempts: attempts.length });
       }
       await this.deps.deliveries.recordAttempt(key, attempt, { status: 'failed', lastError: verdict.error });
@@ -128,6 +141,7 @@ export class DeliveryWorker {
       ...(delaySeconds > MAX_QUEUE_DELAY_SECONDS && { notBefore: dueAt }),
     };
     await this.deps.jobs.enqueue([next], Math.min(Math.ceil(delaySeconds), MAX_QUEUE_DELAY_SECONDS));
+    this.deps.metrics.retryScheduled();
     await this.deps.deliveries.recordAttempt(key, attempt, {
       status: 'retrying',
       nextAttemptAt: new Date(dueAt).toISOString(),
@@ -136,6 +150,9 @@ export class DeliveryWorker {
     return { kind: 'done' };
   }
 }
+
+const failureReason = (error: string): FailureReason =>
+  error === 'destination_blocked' ? 'blocked' : (FailureReason.find((reason) => reason === error) ?? 'connection');
 
 /** What an HTTP result means for the delivery. */
 const judge = (result: SendResult, now: Date): Verdict => {

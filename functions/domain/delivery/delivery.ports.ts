@@ -1,3 +1,4 @@
+import type { FailureReason } from '../../contracts/metrics.js';
 import type { DeliveryAttempt, DeliveryJob, DeliveryStatus, WebhookPayload } from '../../contracts/delivery.schema.js';
 
 /** A delivery as stored: one event addressed to one webhook, with every attempt made. */
@@ -61,4 +62,16 @@ export interface RejectedEventSink {
 export interface DeliveryLogger {
   info(message: string, fields: Record<string, unknown>): void;
   warn(message: string, fields: Record<string, unknown>): void;
+}
+
+/** What the pipeline counts and times; an adapter turns it into CloudWatch metrics. */
+export interface DeliveryMetrics {
+  eventReceived(): void;
+  eventRejected(): void;
+  /** `eventAgeMs`: from the event's timestamp to its delivery (end-to-end age), for successes. */
+  attemptSucceeded(durationMs: number, eventAgeMs: number): void;
+  attemptFailed(reason: FailureReason, durationMs: number): void;
+  retryScheduled(): void;
+  deadLettered(): void;
+  endpointDisabled(): void;
 }

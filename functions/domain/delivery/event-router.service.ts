@@ -3,7 +3,13 @@ import { findEventType } from '../../contracts/event-catalogue.js';
 import { type DeliveryJob, EventBridgeEnvelope, PublishedEventDetail, type WebhookPayload } from '../../contracts/delivery.schema.js';
 import type { Clock, WebhookRepository } from '../ports.js';
 import { deliveryIdFor } from './delivery-id.js';
-import type { DeliveryJobQueue, DeliveryLogger, DeliveryRepository, RejectedEventSink } from './delivery.ports.js';
+import type {
+  DeliveryJobQueue,
+  DeliveryLogger,
+  DeliveryMetrics,
+  DeliveryRepository,
+  RejectedEventSink,
+} from './delivery.ports.js';
 import { matchesFilters } from './filters.js';
 
 export type RouteResult =
@@ -24,12 +30,15 @@ export class EventRouter {
       readonly rejected: RejectedEventSink;
       readonly clock: Clock;
       readonly logger: DeliveryLogger;
+      readonly metrics: DeliveryMetrics;
     },
   ) {}
 
   async route(message: unknown): Promise<RouteResult> {
+    this.deps.metrics.eventReceived();
     const validated = validate(message, this.deps.clock.now());
     if (validated.kind === 'invalid') {
+      this.deps.metrics.eventRejected();
       await this.deps.rejected.reject({ event: message, reasons: validated.reasons, at: this.deps.clock.now().toISOString() });
       this.deps.logger.warn('event rejected', { reasons: validated.reasons });
       return { kind: 'rejected', reasons: validated.reasons };
