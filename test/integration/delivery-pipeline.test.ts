@@ -98,16 +98,20 @@ const api = async (method: string, path: string, body?: unknown, key = KEY) => {
   return { status: response.status, body: text ? JSON.parse(text) : undefined };
 };
 
+const secretsIssued: string[] = [];
 const createWebhook = async (path: string, options: Record<string, unknown> = {}, key = KEY) => {
   const response = await api('POST', '/v1/webhooks', { url: receiver.url(path), events: ['order.created'], ...options }, key);
   expect(response.status).toBe(201);
+  secretsIssued.push(response.body.secret);
   return response.body as { id: string; secret: string };
 };
 
 let orderSequence = 0;
+/** A value only payloads carry, to prove they never reach the logs. */
+const PAYLOAD_MARKER = 'cus_payload-marker-7f3a';
 const orderData = () => ({
   orderId: `ord_${(orderSequence += 1)}`,
-  customerId: 'cus_1',
+  customerId: PAYLOAD_MARKER,
   total: { amount: 1999, currency: 'EUR' },
   lines: [{ sku: 'SKU-1', quantity: 1 }],
 });
@@ -163,7 +167,7 @@ describe('delivery pipeline (local mode)', () => {
       id: 'evt-signed-1',
       type: 'order.created',
       timestamp: expect.any(String),
-      data: expect.objectContaining({ customerId: 'cus_1' }),
+      data: expect.objectContaining({ customerId: PAYLOAD_MARKER }),
     });
     expect(new StandardWebhook(webhook.secret).verify(request.body, request.headers as Record<string, string>)).toEqual(
       JSON.parse(request.body),
@@ -372,5 +376,20 @@ describe('delivery pipeline (local mode)', () => {
       for (const entry of await readQueue('deliveries-dlq')) if (entry.job?.webhookId === bad.id) deadLettered.add(entry.job.event.id);
       return deadLettered.size === ids.length ? true : undefined;
     }, 30_000);
+  });
+
+  it('never writes secrets, API keys, signatures or payloads to its logs', async () => {
+    const signatures = receiver.received.flatMap((request) => [
+      ...String(request.headers['webhook-signature'] ?? '').split(' ').map((signature) => signature.slice('v1,'.length)),
+      String(request.headers['x-hub-signature-256'] ?? '').slice('sha256='.length),
+    ]);
+    const logs = platform.output();
+
+    expect(logs).toContain('delivery attempt');
+    for (const secret of secretsIssued) expect(logs).not.toContain(secret.slice('whsec_'.length));
+    for (const signature of signatures.filter((value) => value.length > 0)) expect(logs).not.toContain(signature);
+    expect(logs).not.toContain(KEY);
+    expect(logs).not.toContain(OTHER_TENANT_KEY);
+    expect(logs).not.toContain(PAYLOAD_MARKER);
   });
 });
