@@ -22,6 +22,11 @@ export interface EventTypeDefinition<Data extends z.ZodType = z.ZodType> {
   readonly inUse: boolean;
   /** Whether tenants may list this event in a webhook's `events`. Only `ping` is not. */
   readonly subscribable: boolean;
+  /**
+   * Who publishes it: the deployer's services through EventBridge, or the platform itself (ping and operational
+   * events). The EventBridge rule only accepts producer events.
+   */
+  readonly publishedBy: 'producers' | 'platform';
 }
 
 const defineEventType = <Data extends z.ZodType>(definition: EventTypeDefinition<Data>) => definition;
@@ -37,6 +42,54 @@ export const pingEventType = defineEventType({
   example: { webhookId: 'wh_01JD3ZQ8Y5W9N6V7K2M4P0R8ST', message: 'Webhook test from the webhook platform' },
   inUse: true,
   subscribable: false,
+  publishedBy: 'platform',
+});
+
+/** Operational: the platform disabled one of the tenant's webhooks (410 Gone, or failing for days). */
+export const webhookDisabledEventType = defineEventType({
+  name: 'webhook.disabled',
+  description:
+    'The platform disabled one of your webhooks: it answered 410 Gone, or every delivery to it failed for days. Re-enable it with PATCH once it is fixed.',
+  schema: z.object({
+    webhookId: z.string(),
+    url: z.string(),
+    reason: z.string(),
+    disabledAt: z.iso.datetime(),
+  }),
+  example: {
+    webhookId: 'wh_01JD3ZQ8Y5W9N6V7K2M4P0R8ST',
+    url: 'https://example.com/hooks',
+    reason: 'Every delivery failed from 2026-01-01T00:00:00.000Z to 2026-01-06T00:00:00.000Z (42 failed attempts)',
+    disabledAt: '2026-01-06T00:00:00.000Z',
+  },
+  inUse: true,
+  subscribable: true,
+  publishedBy: 'platform',
+});
+
+/** Operational: a delivery to one of the tenant's webhooks failed every attempt and was dead-lettered. */
+export const deliveryExhaustedEventType = defineEventType({
+  name: 'delivery.exhausted',
+  description: 'A delivery to one of your webhooks failed every attempt and was dead-lettered; it can be retried.',
+  schema: z.object({
+    webhookId: z.string(),
+    deliveryId: z.string(),
+    eventId: z.string(),
+    eventType: z.string(),
+    attempts: z.number().int().positive(),
+    lastError: z.string(),
+  }),
+  example: {
+    webhookId: 'wh_01JD3ZQ8Y5W9N6V7K2M4P0R8ST',
+    deliveryId: 'dlv_01JD3ZQ8Y5W9N6V7K2M4P0R8SV',
+    eventId: 'ord_1042-created',
+    eventType: 'order.created',
+    attempts: 11,
+    lastError: 'http_5xx',
+  },
+  inUse: true,
+  subscribable: true,
+  publishedBy: 'platform',
 });
 
 // ---------------------------------------------------------------------------------------------------------
@@ -65,6 +118,7 @@ const exampleEventTypes = [
     },
     inUse: true,
     subscribable: true,
+    publishedBy: 'producers',
   }),
   defineEventType({
     name: 'order.status_changed',
@@ -77,6 +131,7 @@ const exampleEventTypes = [
     example: { orderId: 'ord_1042', from: 'paid', to: 'shipped' },
     inUse: true,
     subscribable: true,
+    publishedBy: 'producers',
   }),
   defineEventType({
     name: 'order.price_changed',
@@ -89,6 +144,7 @@ const exampleEventTypes = [
     },
     inUse: true,
     subscribable: true,
+    publishedBy: 'producers',
   }),
   defineEventType({
     name: 'invoice.paid',
@@ -102,13 +158,19 @@ const exampleEventTypes = [
     },
     inUse: false,
     subscribable: true,
+    publishedBy: 'producers',
   }),
 ];
 // ---------------------------------------------------------------------------------------------------------
 // END OF EXAMPLE CATALOGUE
 // ---------------------------------------------------------------------------------------------------------
 
-export const eventCatalogue: readonly EventTypeDefinition[] = [pingEventType, ...exampleEventTypes];
+export const eventCatalogue: readonly EventTypeDefinition[] = [
+  pingEventType,
+  webhookDisabledEventType,
+  deliveryExhaustedEventType,
+  ...exampleEventTypes,
+];
 
 const byName = new Map(eventCatalogue.map((eventType) => [eventType.name, eventType]));
 

@@ -1,7 +1,7 @@
 import { eventCatalogue } from './event-catalogue.js';
 
 /**
- * The EventBridge event pattern selecting what the platform delivers: the catalogue's publishable event types,
+ * The EventBridge event pattern selecting what the platform delivers: the catalogue's producer event types,
  * from the allowed sources. The CDK rule is built from it, and local mode routes PutEvents entries with it.
  */
 export interface EventPattern {
@@ -11,7 +11,7 @@ export interface EventPattern {
 
 export const buildEventPattern = (allowedSources?: readonly string[]): EventPattern => ({
   ...(allowedSources && allowedSources.length > 0 && { source: [...allowedSources] }),
-  'detail-type': eventCatalogue.filter((eventType) => eventType.subscribable).map((eventType) => eventType.name),
+  'detail-type': eventCatalogue.filter((eventType) => eventType.publishedBy === 'producers').map((eventType) => eventType.name),
 });
 
 /** Exact-match semantics of EventBridge patterns for the two fields the platform's rule uses. */

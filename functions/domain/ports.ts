@@ -24,8 +24,12 @@ export interface WebhookRepository {
   delete(tenantId: string, id: string): Promise<WebhookRecord | undefined>;
   /** Enabled webhooks of the tenant subscribed to the event type: the delivery fan-out. */
   findSubscribers(tenantId: string, eventType: string): Promise<WebhookRecord[]>;
-  /** Disables the webhook with a reason, whatever its version; no-op when it no longer exists. */
-  disable(tenantId: string, id: string, reason: { reason: string; at: string }): Promise<void>;
+  /** Disables the webhook with a reason, whatever its version; false when it no longer exists or already was. */
+  disable(tenantId: string, id: string, reason: { reason: string; at: string }): Promise<boolean>;
+  /** Counts a failed attempt into the webhook's failure run; returns the run, or undefined when the webhook is gone. */
+  recordFailure(tenantId: string, id: string, at: string): Promise<{ failingSince: string; consecutiveFailures: number } | undefined>;
+  /** Ends the webhook's failure run (a delivery succeeded). */
+  clearFailures(tenantId: string, id: string): Promise<void>;
 }
 
 export interface Clock {

@@ -165,9 +165,11 @@ export class WebhookService {
     const events = await this.checkSubscription(url, candidate.events as string[], url !== previous.url);
     candidate.events = events;
     if (patch.enabled === true) {
-      // Re-enabling clears what the platform recorded when it disabled the webhook.
+      // Re-enabling clears what the platform recorded when it disabled the webhook, and its failure run.
       candidate.disabledReason = undefined;
       candidate.disabledAt = undefined;
+      candidate.failingSince = undefined;
+      candidate.consecutiveFailures = undefined;
     }
 
     const changes: FieldChanges = {};

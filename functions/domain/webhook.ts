@@ -13,6 +13,9 @@ export interface WebhookRecord {
   /** Why the platform disabled the webhook (410 Gone, failing for days); cleared when it is re-enabled. */
   readonly disabledReason?: string;
   readonly disabledAt?: string;
+  /** Endpoint health: when the current run of failed attempts began, and how many it holds. */
+  readonly failingSince?: string;
+  readonly consecutiveFailures?: number;
   readonly description?: string;
   readonly metadata?: Readonly<Record<string, string>>;
   /** The newest signing secret. */

@@ -44,6 +44,10 @@ const PipelineEnvironment = ApiEnvironment.extend({
         return z.NEVER;
       }
     }),
+  /** Auto-disable a webhook whose every delivery failed for this long (default 5 days)... */
+  AUTO_DISABLE_AFTER_SECONDS: z.coerce.number().int().positive().default(5 * 86_400),
+  /** ...with at least this many failed attempts in that run. */
+  AUTO_DISABLE_MIN_FAILURES: z.coerce.number().int().positive().default(10),
   CONNECT_TIMEOUT_MS: z.coerce.number().int().positive().max(5000).default(5000),
   REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().max(60_000).default(15_000),
 });

@@ -6,6 +6,7 @@ import { EmfDeliveryMetrics } from '../adapters/metrics/emf-delivery-metrics.js'
 import { SqsDeadLetterSink, SqsDeliveryJobQueue } from '../adapters/sqs/delivery-queue.js';
 import { DeliveryJob } from '../contracts/delivery.schema.js';
 import { DeliveryWorker } from '../domain/delivery/delivery-worker.service.js';
+import { FanOut } from '../domain/delivery/fan-out.js';
 import { DEFAULT_RETRY_POLICY } from '../domain/delivery/retry-policy.js';
 import { USER_AGENT } from '../domain/delivery/signing.js';
 import { parsePipelineEnvironment } from './config.js';
@@ -27,14 +28,19 @@ const sender = createUndiciSender({
   allowHttp: env.ALLOW_HTTP_URLS,
   userAgent: USER_AGENT,
 });
+const webhooks = new DynamoWebhookRepository(db, env.TABLE_NAME, systemClock);
+const deliveries = new DynamoDeliveryRepository(db, env.TABLE_NAME, systemClock);
+const jobs = new SqsDeliveryJobQueue(sqs, env.DELIVERY_QUEUE_URL);
 const worker = new DeliveryWorker({
-  webhooks: new DynamoWebhookRepository(db, env.TABLE_NAME, systemClock),
-  deliveries: new DynamoDeliveryRepository(db, env.TABLE_NAME, systemClock),
-  jobs: new SqsDeliveryJobQueue(sqs, env.DELIVERY_QUEUE_URL),
+  webhooks,
+  deliveries,
+  jobs,
   deadLetters: new SqsDeadLetterSink(sqs, env.DELIVERY_DLQ_URL),
   sender,
   clock: systemClock,
   retryPolicy: { ...DEFAULT_RETRY_POLICY, delaysSeconds: env.RETRY_SCHEDULE },
+  health: { disableAfterSeconds: env.AUTO_DISABLE_AFTER_SECONDS, minFailures: env.AUTO_DISABLE_MIN_FAILURES },
+  fanOut: new FanOut({ webhooks, deliveries, jobs, clock: systemClock }),
   logger,
   metrics,
 });

@@ -9,6 +9,7 @@ import { EmfDeliveryMetrics } from '../../functions/adapters/metrics/emf-deliver
 import { SqsDeadLetterSink, SqsDeliveryJobQueue } from '../../functions/adapters/sqs/delivery-queue.js';
 import { DeliveryJob } from '../../functions/contracts/delivery.schema.js';
 import { DeliveryWorker } from '../../functions/domain/delivery/delivery-worker.service.js';
+import { FanOut } from '../../functions/domain/delivery/fan-out.js';
 import { generateSecret } from '../../functions/domain/webhook.js';
 import { parkWithVisibilityTimeout, processSqsBatch } from '../../functions/handlers/sqs-batch.js';
 import { ulidIds } from '../../functions/handlers/wiring.js';
@@ -70,6 +71,8 @@ it('waits an hour between attempts by queueing with the maximum delay, then park
     sender,
     clock,
     retryPolicy: { delaysSeconds: [3600], jitter: 0 },
+    health: { disableAfterSeconds: 5 * 86_400, minFailures: 10 },
+    fanOut: new FanOut({ webhooks, deliveries, jobs: new SqsDeliveryJobQueue(sqs, deliveriesQueue), clock }),
     logger: { info: () => undefined, warn: () => undefined },
     metrics,
   });
@@ -152,4 +155,108 @@ it('waits an hour between attempts by queueing with the maximum delay, then park
   expect(total('RetriesScheduled')).toBe(1);
   expect(total('DeadLettered')).toBe(1);
   expect(lines.some((line) => Object.keys(line).some((key) => /tenant|webhook/i.test(key)))).toBe(false);
+});
+
+describe('endpoint health', () => {
+  const setup = async (options: { retries: number[]; minFailures: number }) => {
+    const queueUrl = sqsServer.createQueue(`health-${Math.random().toString(36).slice(2)}`);
+    const deadLetterUrl = sqsServer.createQueue(`health-dlq-${Math.random().toString(36).slice(2)}`);
+    const webhooks = new DynamoWebhookRepository(store.db, store.tableName, clock);
+    const deliveries = new DynamoDeliveryRepository(store.db, store.tableName, clock);
+    const jobs = new SqsDeliveryJobQueue(sqs, queueUrl);
+    const sender = createUndiciSender({ allowPrivateDestinations: true, allowHttp: true });
+    const worker = new DeliveryWorker({
+      webhooks,
+      deliveries,
+      jobs,
+      deadLetters: new SqsDeadLetterSink(sqs, deadLetterUrl),
+      sender,
+      clock,
+      retryPolicy: { delaysSeconds: options.retries, jitter: 0 },
+      health: { disableAfterSeconds: 5 * 86_400, minFailures: options.minFailures },
+      fanOut: new FanOut({ webhooks, deliveries, jobs, clock }),
+      logger: { info: () => undefined, warn: () => undefined },
+      metrics: new EmfDeliveryMetrics('delivery-worker'),
+    });
+    const tenantId = `tenant${Math.random().toString(36).slice(2, 8)}`;
+    const webhookFor = (path: string, events: string[]) => ({
+      tenantId,
+      id: ulidIds.webhookId(),
+      name: path,
+      url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}${path}`,
+      events,
+      enabled: true,
+      secret: generateSecret(),
+      version: 1,
+      createdAt: clock.now().toISOString(),
+      updatedAt: clock.now().toISOString(),
+    });
+    const failing = webhookFor('/failing', ['order.created']);
+    const watcher = webhookFor('/watcher', ['webhook.disabled', 'delivery.exhausted']);
+    await webhooks.create(failing);
+    await webhooks.create(watcher);
+    const attempt = async (deliveryId: string, number: number) => {
+      const event = { id: `evt_${deliveryId}`, type: 'order.created', timestamp: clock.now().toISOString(), data: {} };
+      await deliveries.createIfAbsent({
+        id: deliveryId,
+        tenantId,
+        webhookId: failing.id,
+        event,
+        status: 'pending',
+        attempts: [],
+        createdAt: event.timestamp,
+        updatedAt: event.timestamp,
+      });
+      return worker.process({ deliveryId, tenantId, webhookId: failing.id, event, attempt: number });
+    };
+    const watcherDeliveries = async () =>
+      (await deliveries.list(tenantId, watcher.id, { limit: 100 })).items.map((delivery) => delivery.event);
+    return { webhooks, failing, watcher, attempt, watcherDeliveries, close: () => sender.close(), tenantId };
+  };
+
+  it('disables a webhook whose every delivery failed for five days, and tells the tenant’s webhook.disabled subscribers', async () => {
+    const health = await setup({ retries: [86_400, 86_400, 86_400, 86_400, 86_400, 86_400], minFailures: 3 });
+    for (let day = 0; day < 5; day += 1) {
+      await health.attempt(ulidIds.deliveryId(), 1);
+      expect((await health.webhooks.get(health.tenantId, health.failing.id))?.enabled).toBe(true);
+      now += 86_400_000;
+    }
+
+    await health.attempt(ulidIds.deliveryId(), 1); // five days after the first failure
+
+    const disabled = await health.webhooks.get(health.tenantId, health.failing.id);
+    expect(disabled).toMatchObject({ enabled: false, consecutiveFailures: 6, disabledReason: expect.stringContaining('6 failed attempts') });
+    expect(await health.watcherDeliveries()).toEqual([
+      expect.objectContaining({
+        type: 'webhook.disabled',
+        data: expect.objectContaining({ webhookId: health.failing.id, reason: disabled?.disabledReason }),
+      }),
+    ]);
+    await health.close();
+  });
+
+  it('ends the failure run on a success, so scattered failures never disable', async () => {
+    const health = await setup({ retries: [60], minFailures: 1 });
+    await health.attempt(ulidIds.deliveryId(), 1);
+    await health.webhooks.clearFailures(health.tenantId, health.failing.id);
+    now += 6 * 86_400_000;
+    await health.attempt(ulidIds.deliveryId(), 1);
+    expect((await health.webhooks.get(health.tenantId, health.failing.id))?.enabled).toBe(true);
+    await health.close();
+  });
+
+  it('announces a dead-lettered delivery as delivery.exhausted to the tenant’s other subscribed webhooks', async () => {
+    const health = await setup({ retries: [], minFailures: 100 });
+    const deliveryId = ulidIds.deliveryId();
+
+    await health.attempt(deliveryId, 1);
+
+    expect(await health.watcherDeliveries()).toEqual([
+      expect.objectContaining({
+        type: 'delivery.exhausted',
+        data: { webhookId: health.failing.id, deliveryId, eventId: `evt_${deliveryId}`, eventType: 'order.created', attempts: 1, lastError: 'http_5xx' },
+      }),
+    ]);
+    await health.close();
+  });
 });

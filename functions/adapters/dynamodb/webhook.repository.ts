@@ -134,15 +134,55 @@ export class DynamoWebhookRepository implements WebhookRepository {
     }
   }
 
-  async disable(tenantId: string, id: string, reason: { reason: string; at: string }): Promise<void> {
+  async disable(tenantId: string, id: string, reason: { reason: string; at: string }): Promise<boolean> {
     try {
       await this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: itemKeys.webhook(tenantId, id),
           UpdateExpression: 'SET enabled = :false, disabledReason = :reason, disabledAt = :at, updatedAt = :at ADD version :one',
+          ConditionExpression: 'attribute_exists(pk) AND enabled = :true',
+          ExpressionAttributeValues: { ':false': false, ':true': true, ':reason': reason.reason, ':at': reason.at, ':one': 1 },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  async recordFailure(
+    tenantId: string,
+    id: string,
+    at: string,
+  ): Promise<{ failingSince: string; consecutiveFailures: number } | undefined> {
+    try {
+      const { Attributes } = await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: itemKeys.webhook(tenantId, id),
+          UpdateExpression: 'SET failingSince = if_not_exists(failingSince, :at) ADD consecutiveFailures :one',
           ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':false': false, ':reason': reason.reason, ':at': reason.at, ':one': 1 },
+          ExpressionAttributeValues: { ':at': at, ':one': 1 },
+          ReturnValues: 'UPDATED_NEW',
+        }),
+      );
+      return { failingSince: String(Attributes?.failingSince), consecutiveFailures: Number(Attributes?.consecutiveFailures) };
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async clearFailures(tenantId: string, id: string): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: itemKeys.webhook(tenantId, id),
+          UpdateExpression: 'REMOVE failingSince, consecutiveFailures',
+          ConditionExpression: 'attribute_exists(pk)',
         }),
       );
     } catch (error) {

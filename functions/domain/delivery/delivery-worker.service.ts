@@ -1,5 +1,6 @@
 import type { DeliveryAttempt, DeliveryJob } from '../../contracts/delivery.schema.js';
 import type { Clock, WebhookRepository } from '../ports.js';
+import { deliveryExhaustedEventType, findEventType, webhookDisabledEventType } from '../../contracts/event-catalogue.js';
 import { FailureReason } from '../../contracts/metrics.js';
 import type {
   DeadLetterSink,
@@ -11,7 +12,8 @@ import type {
 } from './delivery.ports.js';
 import { nextRetryDelaySeconds, parseRetryAfter, type RetryPolicy } from './retry-policy.js';
 import type { SendResult, WebhookSender } from './sender.port.js';
-import { signingSecrets } from '../webhook.js';
+import { signingSecrets, type WebhookRecord } from '../webhook.js';
+import type { FanOut } from './fan-out.js';
 import { deliveryHeaders } from './signing.js';
 
 /** SQS's longest DelaySeconds; longer waits carry `notBefore` and are parked with visibility timeouts. */
@@ -38,13 +40,17 @@ type Verdict =
 export class DeliveryWorker {
   constructor(
     private readonly deps: {
-      readonly webhooks: Pick<WebhookRepository, 'get' | 'disable'>;
+      readonly webhooks: Pick<WebhookRepository, 'get' | 'disable' | 'recordFailure' | 'clearFailures'>;
       readonly deliveries: DeliveryRepository;
       readonly jobs: DeliveryJobQueue;
       readonly deadLetters: DeadLetterSink;
       readonly sender: WebhookSender;
       readonly clock: Clock;
       readonly retryPolicy: RetryPolicy;
+      /** Auto-disable: a webhook whose every attempt failed for this long, with at least this many failures. */
+      readonly health: { readonly disableAfterSeconds: number; readonly minFailures: number };
+      /** Delivers the platform's operational events (webhook.disabled, delivery.exhausted). */
+      readonly fanOut: Pick<FanOut, 'deliver'>;
       readonly logger: DeliveryLogger;
       readonly metrics: DeliveryMetrics;
       readonly random?: () => number;
@@ -104,17 +110,18 @@ export class DeliveryWorker {
 
     if (verdict.kind === 'delivered') {
       await this.deps.deliveries.recordAttempt(key, attempt, { status: 'succeeded' });
+      if (webhook.failingSince !== undefined) await this.deps.webhooks.clearFailures(job.tenantId, job.webhookId);
       this.deps.metrics.attemptSucceeded(attempt.durationMs, now.getTime() - Date.parse(job.event.timestamp));
       return { kind: 'done' };
     }
     this.deps.metrics.attemptFailed(verdict.kind === 'gone' ? 'http_410' : failureReason(verdict.error), attempt.durationMs);
     if (verdict.kind === 'gone') {
-      this.deps.metrics.endpointDisabled();
-      await this.deps.webhooks.disable(job.tenantId, job.webhookId, {
-        reason: `The endpoint answered 410 Gone at ${now.toISOString()}`,
-        at: now.toISOString(),
-      });
+      await this.disable(webhook, `The endpoint answered 410 Gone at ${now.toISOString()}`, now);
       await this.deps.deliveries.recordAttempt(key, { ...attempt, error: 'http_410' }, { status: 'failed', lastError: 'http_410' });
+      return { kind: 'done' };
+    }
+    if (await this.failureRunDisables(webhook, now)) {
+      await this.deps.deliveries.recordAttempt(key, attempt, { status: 'failed', lastError: 'webhook_disabled' });
       return { kind: 'done' };
     }
 
@@ -129,6 +136,7 @@ export class DeliveryWorker {
         await this.deps.deadLetters.deadLetter({ job, attempts, lastError: verdict.error, at: now.toISOString() });
         this.deps.metrics.deadLettered();
         this.deps.logger.warn('delivery dead-lettered', { ...fields, lastError: verdict.error, attempts: attempts.length });
+        await this.announceExhausted(job, attempts.length, verdict.error, now);
       }
       await this.deps.deliveries.recordAttempt(key, attempt, { status: 'failed', lastError: verdict.error });
       return { kind: 'done' };
@@ -148,6 +156,64 @@ export class DeliveryWorker {
       lastError: verdict.error,
     });
     return { kind: 'done' };
+  }
+
+  /**
+   * Counts the failed attempt into the webhook's failure run and disables the webhook once every attempt has
+   * failed for the configured span with enough failures (like Svix). True when the webhook is now disabled.
+   */
+  private async failureRunDisables(webhook: WebhookRecord, now: Date): Promise<boolean> {
+    const run = await this.deps.webhooks.recordFailure(webhook.tenantId, webhook.id, now.toISOString());
+    if (!run) return false;
+    const failingForMs = now.getTime() - Date.parse(run.failingSince);
+    const { disableAfterSeconds, minFailures } = this.deps.health;
+    if (failingForMs < disableAfterSeconds * 1000 || run.consecutiveFailures < minFailures) return false;
+    await this.disable(
+      webhook,
+      `Every delivery failed from ${run.failingSince} to ${now.toISOString()} (${run.consecutiveFailures} failed attempts)`,
+      now,
+    );
+    return true;
+  }
+
+  /** Disables the webhook and tells the tenant's other webhooks subscribed to `webhook.disabled`. */
+  private async disable(webhook: WebhookRecord, reason: string, now: Date): Promise<void> {
+    const disabledAt = now.toISOString();
+    if (!(await this.deps.webhooks.disable(webhook.tenantId, webhook.id, { reason, at: disabledAt }))) return;
+    this.deps.metrics.endpointDisabled();
+    this.deps.logger.warn('webhook disabled', { tenantId: webhook.tenantId, webhookId: webhook.id, reason });
+    await this.deps.fanOut.deliver(
+      webhook.tenantId,
+      {
+        id: `evt_disabled_${webhook.id}_${now.getTime()}`,
+        type: webhookDisabledEventType.name,
+        timestamp: disabledAt,
+        data: webhookDisabledEventType.schema.parse({ webhookId: webhook.id, url: webhook.url, reason, disabledAt }),
+      },
+      { excludeWebhookId: webhook.id },
+    );
+  }
+
+  /** Tells the tenant's other webhooks subscribed to `delivery.exhausted`; never about operational events themselves. */
+  private async announceExhausted(job: DeliveryJob, attempts: number, lastError: string, now: Date): Promise<void> {
+    if (findEventType(job.event.type)?.publishedBy !== 'producers') return;
+    await this.deps.fanOut.deliver(
+      job.tenantId,
+      {
+        id: `evt_exhausted_${job.deliveryId}`,
+        type: deliveryExhaustedEventType.name,
+        timestamp: now.toISOString(),
+        data: deliveryExhaustedEventType.schema.parse({
+          webhookId: job.webhookId,
+          deliveryId: job.deliveryId,
+          eventId: job.event.id,
+          eventType: job.event.type,
+          attempts,
+          lastError,
+        }),
+      },
+      { excludeWebhookId: job.webhookId },
+    );
   }
 }
 

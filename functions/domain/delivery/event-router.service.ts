@@ -1,8 +1,7 @@
 import type { z } from 'zod';
 import { findEventType } from '../../contracts/event-catalogue.js';
-import { type DeliveryJob, EventBridgeEnvelope, PublishedEventDetail, type WebhookPayload } from '../../contracts/delivery.schema.js';
+import { EventBridgeEnvelope, PublishedEventDetail, type WebhookPayload } from '../../contracts/delivery.schema.js';
 import type { Clock, WebhookRepository } from '../ports.js';
-import { deliveryIdFor } from './delivery-id.js';
 import type {
   DeliveryJobQueue,
   DeliveryLogger,
@@ -10,18 +9,19 @@ import type {
   DeliveryRepository,
   RejectedEventSink,
 } from './delivery.ports.js';
-import { matchesFilters } from './filters.js';
+import { FanOut } from './fan-out.js';
 
 export type RouteResult =
   | { readonly kind: 'routed'; readonly eventId: string; readonly deliveries: number; readonly queued: number }
   | { readonly kind: 'rejected'; readonly reasons: readonly string[] };
 
 /**
- * Fan-out: turns one published event into one delivery per matching webhook. Idempotent: the delivery ids are
- * derived from (event id, webhook id), so a repeated publish or a redelivered queue message queues a delivery
- * again only while none of its attempts has been made, and the worker drops jobs for attempts already made.
+ * The consumer of published events: validates each against the catalogue and fans it out (see FanOut) to the
+ * matching webhooks; invalid events are kept, with the reasons, in the rejected-events queue.
  */
 export class EventRouter {
+  private readonly fanOut: FanOut;
+
   constructor(
     private readonly deps: {
       readonly webhooks: Pick<WebhookRepository, 'findSubscribers'>;
@@ -32,7 +32,9 @@ export class EventRouter {
       readonly logger: DeliveryLogger;
       readonly metrics: DeliveryMetrics;
     },
-  ) {}
+  ) {
+    this.fanOut = new FanOut(deps);
+  }
 
   async route(message: unknown): Promise<RouteResult> {
     this.deps.metrics.eventReceived();
@@ -44,39 +46,17 @@ export class EventRouter {
       return { kind: 'rejected', reasons: validated.reasons };
     }
     const { payload, detail } = validated;
-    const subscribers = (await this.deps.webhooks.findSubscribers(detail.tenantId, payload.type)).filter((webhook) =>
-      matchesFilters(webhook.filters, detail.attributes),
-    );
-    const now = this.deps.clock.now().toISOString();
-    const eventTime = new Date(payload.timestamp);
-    const jobs: DeliveryJob[] = [];
-    await Promise.all(
-      subscribers.map(async (webhook) => {
-        const deliveryId = deliveryIdFor(payload.id, webhook.id, eventTime);
-        const { delivery } = await this.deps.deliveries.createIfAbsent({
-          id: deliveryId,
-          tenantId: detail.tenantId,
-          webhookId: webhook.id,
-          event: payload,
-          status: 'pending',
-          attempts: [],
-          createdAt: now,
-          updatedAt: now,
-        });
-        if (delivery.attempts.length === 0) {
-          jobs.push({ deliveryId, tenantId: detail.tenantId, webhookId: webhook.id, event: payload, attempt: 1 });
-        }
-      }),
-    );
-    await this.deps.jobs.enqueue(jobs);
+    const { deliveries, queued } = await this.fanOut.deliver(detail.tenantId, payload, {
+      ...(detail.attributes && { attributes: detail.attributes }),
+    });
     this.deps.logger.info('event routed', {
       tenantId: detail.tenantId,
       eventId: payload.id,
       eventType: payload.type,
-      deliveries: subscribers.length,
-      queued: jobs.length,
+      deliveries,
+      queued,
     });
-    return { kind: 'routed', eventId: payload.id, deliveries: subscribers.length, queued: jobs.length };
+    return { kind: 'routed', eventId: payload.id, deliveries, queued };
   }
 }
 
@@ -93,7 +73,7 @@ const validate = (message: unknown, now: Date): Validation => {
   if (!envelope.success) return { kind: 'invalid', reasons: describeIssues('event', envelope.error) };
   const type = envelope.data['detail-type'];
   const eventType = findEventType(type);
-  if (!eventType || !eventType.subscribable) {
+  if (!eventType || eventType.publishedBy !== 'producers') {
     return { kind: 'invalid', reasons: [`detail-type: "${type}" is not a publishable event type of the catalogue`] };
   }
   const detail = PublishedEventDetail.safeParse(envelope.data.detail);
