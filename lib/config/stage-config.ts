@@ -1,5 +1,9 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { z } from 'zod';
+import { MAX_QUEUE_DELAY_SECONDS } from '../../functions/domain/delivery/delivery-worker.service.js';
+import { DEFAULT_RETRY_DELAYS_SECONDS, DEFAULT_RETRY_POLICY } from '../../functions/domain/delivery/retry-policy.js';
+import { DELIVERY_RETENTION } from '../constructs/delivery-queue.js';
+import { VISIBILITY_TIMEOUT_FACTOR } from '../constructs/webhook-function.js';
 
 /** The retention periods CloudWatch Logs accepts (9999 = never expire). */
 const retentionPeriods = Object.values(RetentionDays).filter((value): value is number => typeof value === 'number');
@@ -10,6 +14,45 @@ const LogRetentionDays = z
   .refine((days) => retentionPeriods.includes(days), {
     message: `must be one of the CloudWatch Logs retention periods: ${retentionPeriods.join(', ')}`,
   });
+
+export { VISIBILITY_TIMEOUT_FACTOR };
+
+/** SQS's longest visibility timeout: the longest a not-yet-due delivery can be parked by one receive. */
+export const MAX_VISIBILITY_TIMEOUT_SECONDS = 43_200;
+/** How long a message stays on the delivery queue before SQS drops it (4 days). */
+export const DELIVERY_MESSAGE_RETENTION_SECONDS = DELIVERY_RETENTION.toSeconds();
+/** Receives a delivery needs for its attempt itself, after any parking: the attempt and two redeliveries. */
+export const ATTEMPT_RECEIVES = 3;
+/** Seconds the worker needs around one HTTP attempt: the table reads and writes and the re-enqueue. */
+export const WORKER_OVERHEAD_SECONDS = 10;
+
+/** The longest a delivery waits for a retry: the schedule's longest delay with the worker's jitter on top. */
+export const longestRetryWaitSeconds = (retryScheduleSeconds: readonly number[]): number =>
+  Math.max(0, ...retryScheduleSeconds) * (1 + DEFAULT_RETRY_POLICY.jitter);
+
+/**
+ * Receives the worker spends parking the longest retry wait: the message is sent with SQS's longest delay
+ * (15 min) and a due time, and each receive before the due time hides it for up to 12 hours again. With the
+ * default schedule (24 h + 20 % jitter) that is 3 receives.
+ */
+export const parkingReceives = (retryScheduleSeconds: readonly number[]): number =>
+  Math.ceil(Math.max(0, longestRetryWaitSeconds(retryScheduleSeconds) - MAX_QUEUE_DELAY_SECONDS) / MAX_VISIBILITY_TIMEOUT_SECONDS);
+
+const FunctionTimeoutSeconds = z.number().int().min(1).max(900);
+const MemorySize = z.number().int().min(128).max(10_240);
+/** Records per invocation; above 10 SQS event sources need a batching window, which delays deliveries. */
+const BatchSize = z.number().int().min(1).max(10);
+/** Concurrent invocations one SQS event source may drive (the event source's own limits). */
+const MaxConcurrency = z.number().int().min(2).max(1000);
+const VisibilityTimeoutSeconds = z.number().int().min(0).max(MAX_VISIBILITY_TIMEOUT_SECONDS);
+
+/** An EventBridge `source` producers publish with; `aws.` sources are AWS's own and cannot be put. */
+const EventSource = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[A-Za-z0-9._/-]+$/, 'must be letters, digits, ".", "_", "-" or "/", e.g. "com.example.shop"')
+  .refine((source) => !source.startsWith('aws.'), { message: 'sources starting with "aws." are reserved for AWS' });
 
 /**
  * The settings of one deployment stage. Everything has a safe default, so an empty object is a valid stage; the
@@ -49,17 +92,153 @@ export const StageConfig = z
         sqs: z.url().optional(),
       })
       .prefault({}),
+    events: z
+      .object({
+        /**
+         * The EventBridge sources whose events the platform delivers: the rule on the bus matches only these (and
+         * the catalogue's event types). This is the setting a deployer changes, to the sources their own services
+         * publish with.
+         * @default ['com.example.shop']
+         */
+        allowedSources: z
+          .array(EventSource)
+          .min(1, 'must list at least one source: a rule without one would take events from any producer')
+          .refine((sources) => new Set(sources).size === sources.length, { message: 'must not repeat a source' })
+          .default(['com.example.shop']),
+        /**
+         * How often EventBridge retries putting a matched event on the events queue before it dead-letters it.
+         * @default 185 - EventBridge's maximum
+         */
+        targetRetryAttempts: z.number().int().min(0).max(185).default(185),
+        /**
+         * How long EventBridge keeps retrying one event before it dead-letters it.
+         * @default 86400 - 24 hours, EventBridge's maximum
+         */
+        targetMaxEventAgeSeconds: z.number().int().min(60).max(86_400).default(86_400),
+      })
+      .prefault({}),
+    eventsQueue: z
+      .object({
+        /**
+         * How long a received event stays hidden from the router's other pollers.
+         * @default 180 - 6x the router's default timeout
+         */
+        visibilityTimeoutSeconds: VisibilityTimeoutSeconds.default(180),
+        /**
+         * Receives before an event the router keeps failing on moves to the events dead-letter queue.
+         * @default 5
+         */
+        maxReceiveCount: z.number().int().min(5).max(1000).default(5),
+      })
+      .prefault({}),
+    router: z
+      .object({
+        /** @default 10 */
+        batchSize: BatchSize.default(10),
+        /** @default 5 */
+        maxConcurrency: MaxConcurrency.default(5),
+        /** @default 30 */
+        timeoutSeconds: FunctionTimeoutSeconds.default(30),
+        /** @default 256 */
+        memorySize: MemorySize.default(256),
+      })
+      .prefault({}),
+    delivery: z
+      .object({
+        /**
+         * Seconds before each retry, after the immediate first attempt; the worker adds +-20 % jitter.
+         * @default DEFAULT_RETRY_DELAYS_SECONDS - 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, 14 h, 20 h, 24 h
+         */
+        retryScheduleSeconds: z
+          .array(z.number().min(0))
+          .min(1, 'must have at least one delay')
+          .max(50)
+          .default([...DEFAULT_RETRY_DELAYS_SECONDS]),
+        /** @default 10 */
+        batchSize: BatchSize.default(10),
+        /** @default 20 */
+        maxConcurrency: MaxConcurrency.default(20),
+        /**
+         * The worker's timeout; the records of a batch are attempted in parallel, so it covers one request.
+         * @default 30
+         */
+        timeoutSeconds: FunctionTimeoutSeconds.default(30),
+        /** @default 256 */
+        memorySize: MemorySize.default(256),
+        /**
+         * The whole request to a receiver, connection included.
+         * @default 15000
+         */
+        requestTimeoutMs: z.number().int().min(1000).max(15_000).default(15_000),
+        /** @default 5000 */
+        connectTimeoutMs: z.number().int().min(100).max(5000).default(5000),
+      })
+      .prefault({}),
     deliveryQueue: z
       .object({
-        /** Must exceed the timeout of the function that will consume the queue (6x is the AWS recommendation). */
-        visibilityTimeoutSeconds: z.number().int().min(0).max(43_200).default(180),
+        /**
+         * How long a received delivery stays hidden from the worker's other pollers.
+         * @default 180 - 6x the worker's default timeout
+         */
+        visibilityTimeoutSeconds: VisibilityTimeoutSeconds.default(180),
+        /**
+         * Receives before a delivery moves to the delivery dead-letter queue. Higher than usual because the worker
+         * parks a retry that is not due yet by hiding its message again, and every such receive counts: the default
+         * schedule's longest wait takes 3 receives of parking before the attempt's own.
+         * @default 10
+         */
+        maxReceiveCount: z.number().int().min(5).max(1000).default(10),
       })
       .prefault({}),
   })
   .strict()
-  .refine((config) => config.api.throttlingBurstLimit >= config.api.throttlingRateLimit, {
-    message: 'api.throttlingBurstLimit must be at least api.throttlingRateLimit',
-    path: ['api', 'throttlingBurstLimit'],
+  .superRefine((config, context) => {
+    const problem = (path: (string | number)[], message: string) => context.addIssue({ code: 'custom', path, message });
+
+    if (config.api.throttlingBurstLimit < config.api.throttlingRateLimit) {
+      problem(['api', 'throttlingBurstLimit'], 'must be at least api.throttlingRateLimit');
+    }
+    const visibility = [
+      ['eventsQueue', config.eventsQueue.visibilityTimeoutSeconds, 'router', config.router.timeoutSeconds],
+      ['deliveryQueue', config.deliveryQueue.visibilityTimeoutSeconds, 'delivery', config.delivery.timeoutSeconds],
+    ] as const;
+    for (const [queue, visibilityTimeout, consumer, timeout] of visibility) {
+      if (visibilityTimeout < VISIBILITY_TIMEOUT_FACTOR * timeout) {
+        problem(
+          [queue, 'visibilityTimeoutSeconds'],
+          `is ${visibilityTimeout} but must be at least ${VISIBILITY_TIMEOUT_FACTOR}x ${consumer}.timeoutSeconds ` +
+            `(${VISIBILITY_TIMEOUT_FACTOR} x ${timeout} = ${VISIBILITY_TIMEOUT_FACTOR * timeout}), or messages of a batch ` +
+            'still being processed reappear on the queue and are processed twice',
+        );
+      }
+    }
+    const { delivery, deliveryQueue } = config;
+    const requestSeconds = Math.ceil(delivery.requestTimeoutMs / 1000);
+    if (delivery.timeoutSeconds < requestSeconds + WORKER_OVERHEAD_SECONDS) {
+      problem(
+        ['delivery', 'timeoutSeconds'],
+        `is ${delivery.timeoutSeconds} but must be at least delivery.requestTimeoutMs in seconds + ` +
+          `${WORKER_OVERHEAD_SECONDS} (${requestSeconds + WORKER_OVERHEAD_SECONDS}), or the worker times out during an attempt`,
+      );
+    }
+    const parking = parkingReceives(delivery.retryScheduleSeconds);
+    if (deliveryQueue.maxReceiveCount < parking + ATTEMPT_RECEIVES) {
+      problem(
+        ['deliveryQueue', 'maxReceiveCount'],
+        `is ${deliveryQueue.maxReceiveCount} but must be at least ${parking + ATTEMPT_RECEIVES}: ` +
+          `the longest retry wait takes ${parking} receives of parking (up to 12 h each), and the attempt needs ` +
+          `${ATTEMPT_RECEIVES} of its own before the delivery is dead-lettered`,
+      );
+    }
+    const longestWait = longestRetryWaitSeconds(delivery.retryScheduleSeconds);
+    if (longestWait + MAX_VISIBILITY_TIMEOUT_SECONDS > DELIVERY_MESSAGE_RETENTION_SECONDS) {
+      problem(
+        ['delivery', 'retryScheduleSeconds'],
+        `the longest delay with jitter (${Math.round(longestWait)} s) must leave 12 h of the delivery queue's ` +
+          `${DELIVERY_MESSAGE_RETENTION_SECONDS} s retention for the attempt, so the longest delay may be at most ` +
+          `${Math.floor((DELIVERY_MESSAGE_RETENTION_SECONDS - MAX_VISIBILITY_TIMEOUT_SECONDS) / (1 + DEFAULT_RETRY_POLICY.jitter))} s`,
+      );
+    }
   });
 
 export type StageConfig = z.output<typeof StageConfig>;

@@ -1,16 +1,24 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { type IQueue, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { platformQueue, terminalQueue } from './queues.js';
 
-/** How often a delivery is received before it is parked in the dead-letter queue. */
-export const MAX_RECEIVE_COUNT = 5;
+/** How long a delivery message waits on the queue before SQS drops it: the SQS default, stated. */
+export const DELIVERY_RETENTION = Duration.days(4);
 
 export interface DeliveryQueueProps {
   /**
-   * How long a received delivery stays hidden from other consumers. Must exceed the consuming function's timeout.
+   * How long a received delivery stays hidden from other consumers. At least 6x the consuming function's timeout.
    * @default Duration.minutes(3)
    */
   readonly visibilityTimeout?: Duration;
+  /**
+   * Receives before a delivery moves to the dead-letter queue. The delivery worker parks a retry that is not due
+   * yet by hiding its message again (up to 12 hours per receive), and each of those receives counts, so this is
+   * higher than the usual 3-5: a 24-hour retry wait (with jitter) takes 3 receives before its attempt.
+   * @default 10
+   */
+  readonly maxReceiveCount?: number;
   /**
    * @default RemovalPolicy.DESTROY - pending deliveries are transient; the table is the record
    */
@@ -19,12 +27,12 @@ export interface DeliveryQueueProps {
 
 /**
  * The queue of webhook deliveries waiting to be attempted, and the dead-letter queue that keeps, for 14 days, the
- * deliveries that failed `MAX_RECEIVE_COUNT` receives. Both are SSE-encrypted and refuse requests without TLS.
- * The consumer (delivery worker) comes later; for now the API only sends to it (ping).
+ * deliveries that failed `maxReceiveCount` receives and those the worker gave up on after the last retry. Both are
+ * SSE-encrypted and refuse requests without TLS.
  */
 export class DeliveryQueue extends Construct {
-  readonly queue: IQueue;
-  readonly deadLetterQueue: IQueue;
+  readonly queue: Queue;
+  readonly deadLetterQueue: Queue;
 
   constructor(scope: Construct, id: string, props: DeliveryQueueProps = {}) {
     super(scope, id);
@@ -32,20 +40,21 @@ export class DeliveryQueue extends Construct {
     if (!visibilityTimeout.isUnresolved() && visibilityTimeout.toSeconds() > 43_200) {
       throw new Error(`${this.node.path}: visibilityTimeout must be at most 12 hours, got ${visibilityTimeout.toSeconds()}s`);
     }
+    const maxReceiveCount = props.maxReceiveCount ?? 10;
+    if (!Number.isInteger(maxReceiveCount) || maxReceiveCount < 1 || maxReceiveCount > 1000) {
+      throw new Error(`${this.node.path}: maxReceiveCount must be an integer from 1 to 1000, got ${maxReceiveCount}`);
+    }
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.DESTROY;
 
-    const deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
+    this.deadLetterQueue = terminalQueue(this, 'DeadLetterQueue', {
       removalPolicy,
+      redriveTarget: true,
+      endOfTheLine: 'This is the dead-letter queue of the delivery queue; it has no further queue to redrive to.',
     });
-    this.deadLetterQueue = deadLetterQueue;
-    this.queue = new Queue(this, 'Queue', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
+    this.queue = platformQueue(this, 'Queue', {
       visibilityTimeout,
-      deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: MAX_RECEIVE_COUNT },
+      retentionPeriod: DELIVERY_RETENTION,
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount },
       removalPolicy,
     });
   }

@@ -1,12 +1,12 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Duration, Token, Validations } from 'aws-cdk-lib';
+import { Duration, Names, Token, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, type EventSourceMapping, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
-import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { CfnQueue, type IQueue, Queue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { repoRoot } from '../paths.js';
 
@@ -16,10 +16,38 @@ const HANDLERS_DIR = join(repoRoot, 'functions', 'handlers');
 /** Lets the bundled ESM code `require()` Node built-ins pulled in by CommonJS dependencies. */
 export const ESM_REQUIRE_BANNER = "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
 
-/** Actions of the read-only table grant: item reads and queries on the base table. */
-const TABLE_READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'];
-/** Actions added by the read/write grant: item writes (also what TransactWriteItems needs per item). */
-const TABLE_WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+/** Item reads a function may be granted, on the base table: never Scan. */
+const TABLE_READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'] as const;
+/** Item writes a function may be granted (also what TransactWriteItems needs per item). */
+const TABLE_WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'] as const;
+/** The item-level table actions a grant may name; table-level actions, Scan and wildcards are not among them. */
+export type TableItemAction = (typeof TABLE_READ_ACTIONS)[number] | (typeof TABLE_WRITE_ACTIONS)[number];
+
+/** The variables naming a queue to send to; each is set only by `sendTo`, together with the grant. */
+export type QueueUrlVariable = 'DELIVERY_QUEUE_URL' | 'DELIVERY_DLQ_URL' | 'REJECTED_EVENTS_QUEUE_URL';
+/** Names only the grant methods set. */
+const INFRASTRUCTURE_VARIABLES: readonly string[] = [
+  'TABLE_NAME',
+  'DELIVERY_QUEUE_URL',
+  'DELIVERY_DLQ_URL',
+  'REJECTED_EVENTS_QUEUE_URL',
+  'DYNAMODB_ENDPOINT',
+  'SQS_ENDPOINT',
+] satisfies readonly ('TABLE_NAME' | QueueUrlVariable | 'DYNAMODB_ENDPOINT' | 'SQS_ENDPOINT')[];
+
+/**
+ * AWS's advice for a queue a Lambda event source polls: a visibility timeout of at least 6x the function timeout,
+ * so records of a batch still being processed (or retried by the poller) do not reappear on the queue.
+ */
+export const VISIBILITY_TIMEOUT_FACTOR = 6;
+
+/** How a queue-polled function takes its records. */
+export interface QueueConsumerOptions {
+  /** Records per invocation, 1-10. */
+  readonly batchSize: number;
+  /** Concurrent invocations the event source may drive, 2-1000. */
+  readonly maxConcurrency: number;
+}
 
 /** Endpoint overrides for a local CloudFormation emulator; each is set only on functions that use the service. */
 export interface ServiceEndpoints {
@@ -53,9 +81,11 @@ export interface WebhookFunctionProps {
   /**
    * How the function is invoked. Synchronous callers (API Gateway, authorizers) receive the failure themselves, so
    * no dead-letter target is needed; asynchronous functions must configure one (cdk-nag Serverless-LambdaDLQ).
+   * Queue functions are polled by an SQS event source (`consume`): a failed record goes back to its queue, whose
+   * redrive policy is the dead-letter target, so `consume` requires one.
    * @default 'synchronous'
    */
-  readonly invocation?: 'synchronous' | 'asynchronous';
+  readonly invocation?: 'synchronous' | 'asynchronous' | 'queue';
   /**
    * Extra environment variables. Infrastructure names are set by the grant methods, never here.
    * @default - none
@@ -67,10 +97,14 @@ export interface WebhookFunctionProps {
  * A Lambda function of the platform with every default in one place: Node.js 22 on arm64, an ESM bundle built by
  * the local esbuild with the AWS SDK inside, source maps, X-Ray tracing, and its own log group with a retention.
  * Its role starts empty (no AWS managed policy): it may write only to its own log group, and each `readTable`,
- * `writeTable` and `sendTo` call grants one resource and sets the environment variable naming it, together.
+ * `writeTable`, `accessTable` and `sendTo` call grants one resource and sets the environment variable naming it,
+ * together; `consume` attaches a queue as the function's event source, with the grants polling needs.
  */
 export class WebhookFunction extends NodejsFunction {
   private readonly endpoints: ServiceEndpoints;
+  private readonly invocation: 'synchronous' | 'asynchronous' | 'queue';
+  /** The event source mappings `consume` created, by queue. */
+  private readonly consumed = new Map<IQueue, EventSourceMapping>();
 
   constructor(scope: Construct, id: string, props: WebhookFunctionProps) {
     const entry = join(HANDLERS_DIR, `${props.handlerName}.handler.ts`);
@@ -112,12 +146,18 @@ export class WebhookFunction extends NodejsFunction {
       },
     });
     this.endpoints = props.endpoints ?? {};
+    this.invocation = props.invocation ?? 'synchronous';
+    if (this.invocation === 'queue') {
+      this.node.addValidation({
+        validate: () => (this.consumed.size === 0 ? ['invocation is "queue", but consume() was never called'] : []),
+      });
+    }
 
     Validations.of(role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level scoping.',
     });
-    if ((props.invocation ?? 'synchronous') === 'synchronous') {
+    if (this.invocation === 'synchronous') {
       Validations.of(this).acknowledge({
         id: 'Serverless-LambdaDLQ',
         reason: 'Invoked synchronously (API Gateway, authorizer): failures return to the caller, nothing to dead-letter.',
@@ -137,26 +177,94 @@ export class WebhookFunction extends NodejsFunction {
 
   /** Read-only item access to the table's base index, and `TABLE_NAME`. */
   readTable(table: ITable): this {
-    this.addToRolePolicy(new PolicyStatement({ actions: TABLE_READ_ACTIONS, resources: [table.tableArn] }));
-    table.encryptionKey?.grantDecrypt(this);
-    return this.useTable(table);
+    return this.accessTable(table, TABLE_READ_ACTIONS);
   }
 
   /** Read and write item access to the table's base index, and `TABLE_NAME`. */
   writeTable(table: ITable): this {
-    this.addToRolePolicy(
-      new PolicyStatement({ actions: [...TABLE_READ_ACTIONS, ...TABLE_WRITE_ACTIONS], resources: [table.tableArn] }),
-    );
-    table.encryptionKey?.grantEncryptDecrypt(this);
+    return this.accessTable(table, [...TABLE_READ_ACTIONS, ...TABLE_WRITE_ACTIONS]);
+  }
+
+  /**
+   * Exactly the named item actions on the table's base index (no index, no Scan), and `TABLE_NAME`: for functions
+   * whose needs are narrower than `readTable`/`writeTable`.
+   */
+  accessTable(table: ITable, actions: readonly TableItemAction[]): this {
+    const allowed: readonly string[] = [...TABLE_READ_ACTIONS, ...TABLE_WRITE_ACTIONS];
+    const unknown = actions.filter((action) => !allowed.includes(action));
+    if (actions.length === 0 || unknown.length > 0 || new Set(actions).size !== actions.length) {
+      throw new Error(
+        `${this.node.path}: accessTable needs distinct item actions from ${allowed.join(', ')}; got ${actions.join(', ') || 'none'}`,
+      );
+    }
+    this.addToRolePolicy(new PolicyStatement({ actions: [...actions], resources: [table.tableArn] }));
+    const writes = actions.some((action) => (TABLE_WRITE_ACTIONS as readonly string[]).includes(action));
+    if (writes) table.encryptionKey?.grantEncryptDecrypt(this);
+    else table.encryptionKey?.grantDecrypt(this);
     return this.useTable(table);
   }
 
-  /** Permission to send to the delivery queue, and `DELIVERY_QUEUE_URL`. */
-  sendTo(queue: IQueue): this {
+  /**
+   * Permission to send to the queue (sqs:SendMessage, which also covers SendMessageBatch), and the variable naming
+   * it: `DELIVERY_QUEUE_URL` unless told otherwise.
+   */
+  sendTo(queue: IQueue, variable: QueueUrlVariable = 'DELIVERY_QUEUE_URL'): this {
     queue.grantSendMessages(this);
-    this.addEnvironment('DELIVERY_QUEUE_URL', queue.queueUrl);
+    this.addEnvironment(variable, queue.queueUrl);
     if (this.endpoints.sqs) this.addEnvironment('SQS_ENDPOINT', this.endpoints.sqs);
     return this;
+  }
+
+  /**
+   * Makes the queue this function's event source: an event source mapping reporting partial batch failures (a
+   * handler returns `{ batchItemFailures }`, so one failed record does not send the whole batch back), and the
+   * consume grant (sqs:ReceiveMessage, DeleteMessage, ChangeMessageVisibility, which the delivery worker also uses
+   * to park records that are not due, GetQueueAttributes, GetQueueUrl). The queue must have a dead-letter queue,
+   * which is where records this function keeps failing on end: the function's failure destination.
+   */
+  consume(queue: IQueue, options: QueueConsumerOptions): EventSourceMapping {
+    const where = this.node.path;
+    if (this.invocation !== 'queue') {
+      throw new Error(`${where}: consume() needs invocation "queue", got "${this.invocation}"`);
+    }
+    if (this.consumed.has(queue)) throw new Error(`${where}: already consumes ${queue.node.path}`);
+    const redrive = queue instanceof Queue ? queue.deadLetterQueue : undefined;
+    if (!redrive) {
+      throw new Error(`${where}: ${queue.node.path} has no dead-letter queue; failed records would be retried until they expire`);
+    }
+    validateConsumerOptions(where, options);
+    const visibilityTimeout = (queue.node.defaultChild as CfnQueue | undefined)?.visibilityTimeout;
+    const timeoutSeconds = this.timeout?.toSeconds() ?? 3;
+    if (
+      typeof visibilityTimeout === 'number' &&
+      !Token.isUnresolved(visibilityTimeout) &&
+      visibilityTimeout < VISIBILITY_TIMEOUT_FACTOR * timeoutSeconds
+    ) {
+      throw new Error(
+        `${where}: the visibility timeout of ${queue.node.path} (${visibilityTimeout}s) must be at least ` +
+          `${VISIBILITY_TIMEOUT_FACTOR}x the function timeout (${timeoutSeconds}s)`,
+      );
+    }
+
+    const mapping = this.addEventSourceMapping(`SqsEventSource${Names.nodeUniqueId(queue.node)}`, {
+      eventSourceArn: queue.queueArn,
+      batchSize: options.batchSize,
+      maxConcurrency: options.maxConcurrency,
+      reportBatchItemFailures: true,
+    });
+    queue.grantConsumeMessages(this);
+    this.consumed.set(queue, mapping);
+
+    const deadLetters = `${redrive.queue.node.path} after ${redrive.maxReceiveCount} receives`;
+    Validations.of(this).acknowledge({
+      id: 'Serverless-LambdaDLQ',
+      reason: `Invoked only by the SQS event source of ${queue.node.path}: failed records return to the queue, whose redrive policy moves them to ${deadLetters}.`,
+    });
+    Validations.of(mapping).acknowledge({
+      id: 'Serverless-LambdaEventSourceMappingDestination',
+      reason: `SQS event sources take no on-failure destination; the source queue's redrive policy moves failed records to ${deadLetters}.`,
+    });
+    return mapping;
   }
 
   private useTable(table: ITable): this {
@@ -184,8 +292,17 @@ const validateProps = (scope: Construct, id: string, props: WebhookFunctionProps
     if (seconds < 1 || seconds > 900) throw new Error(`${where}: timeout must be 1-900 seconds, got ${seconds}`);
   }
   for (const name of Object.keys(props.environment ?? {})) {
-    if (['TABLE_NAME', 'DELIVERY_QUEUE_URL', 'DYNAMODB_ENDPOINT', 'SQS_ENDPOINT'].includes(name)) {
-      throw new Error(`${where}: set ${name} through readTable/writeTable/sendTo, which also grant access`);
+    if (INFRASTRUCTURE_VARIABLES.includes(name)) {
+      throw new Error(`${where}: set ${name} through readTable/writeTable/accessTable/sendTo, which also grant access`);
     }
+  }
+};
+
+const validateConsumerOptions = (where: string, { batchSize, maxConcurrency }: QueueConsumerOptions): void => {
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10) {
+    throw new Error(`${where}: batchSize must be 1-10 (more needs a batching window), got ${batchSize}`);
+  }
+  if (!Number.isInteger(maxConcurrency) || maxConcurrency < 2 || maxConcurrency > 1000) {
+    throw new Error(`${where}: maxConcurrency must be 2-1000, got ${maxConcurrency}`);
   }
 };

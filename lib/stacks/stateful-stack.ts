@@ -1,9 +1,11 @@
-import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
-import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { StageConfig } from '../config/stage-config.js';
 import { DeliveryQueue } from '../constructs/delivery-queue.js';
+import { EventIngestion } from '../constructs/event-ingestion.js';
 import { SubscriptionStore } from '../constructs/subscription-store.js';
 
 export interface StatefulStackProps extends StackProps {
@@ -11,34 +13,53 @@ export interface StatefulStackProps extends StackProps {
 }
 
 /**
- * The resources that hold data and outlive deployments of the code: the table and the delivery queues. Kept apart
- * from the API so that replacing or deleting the stateless stack never touches them.
+ * The resources that hold data and outlive deployments of the code: the table, the event bus and the queues.
+ * Kept apart from the functions so that replacing or deleting a stateless stack never touches them. The bus's rule
+ * lives here too, next to the events queue it targets: the queue's policy names the rule (aws:SourceArn), so a
+ * rule in another stack would make the two stacks depend on each other.
  */
 export class StatefulStack extends Stack {
   readonly table: ITable;
-  readonly deliveryQueue: IQueue;
-  readonly deliveryDeadLetterQueue: IQueue;
+  readonly ingestion: EventIngestion;
+  readonly eventBus: IEventBus;
+  readonly deliveryQueue: Queue;
+  readonly deliveryDeadLetterQueue: Queue;
 
   constructor(scope: Construct, id: string, props: StatefulStackProps) {
     super(scope, id, props);
+    const { config } = props;
     const store = new SubscriptionStore(this, 'SubscriptionStore');
     const deliveries = new DeliveryQueue(this, 'Deliveries', {
-      visibilityTimeout: Duration.seconds(props.config.deliveryQueue.visibilityTimeoutSeconds),
+      visibilityTimeout: Duration.seconds(config.deliveryQueue.visibilityTimeoutSeconds),
+      maxReceiveCount: config.deliveryQueue.maxReceiveCount,
+    });
+    this.ingestion = new EventIngestion(this, 'EventIngestion', {
+      allowedSources: config.events.allowedSources,
+      targetRetryAttempts: config.events.targetRetryAttempts,
+      targetMaxEventAge: Duration.seconds(config.events.targetMaxEventAgeSeconds),
+      visibilityTimeout: Duration.seconds(config.eventsQueue.visibilityTimeoutSeconds),
+      maxReceiveCount: config.eventsQueue.maxReceiveCount,
     });
     this.table = store.table;
+    this.eventBus = this.ingestion.eventBus;
     this.deliveryQueue = deliveries.queue;
     this.deliveryDeadLetterQueue = deliveries.deadLetterQueue;
 
-    Validations.of(deliveries.deadLetterQueue).acknowledge({
-      id: 'Serverless-SQSRedrivePolicy',
-      reason: 'This is the dead-letter queue of the delivery queue; it has no further queue to redrive to.',
-    });
-
-    new CfnOutput(this, 'TableName', { value: this.table.tableName, description: 'The subscriptions table' });
-    new CfnOutput(this, 'DeliveryQueueUrl', { value: this.deliveryQueue.queueUrl, description: 'Deliveries to attempt' });
-    new CfnOutput(this, 'DeliveryDeadLetterQueueUrl', {
-      value: this.deliveryDeadLetterQueue.queueUrl,
-      description: 'Deliveries that failed every attempt',
-    });
+    const outputs: [string, string, string][] = [
+      ['TableName', this.table.tableName, 'The subscriptions table'],
+      ['EventBusName', this.eventBus.eventBusName, 'Publish events here (PutEvents EventBusName)'],
+      ['EventBusArn', this.eventBus.eventBusArn, 'The event bus, for producer IAM policies'],
+      ['EventsQueueUrl', this.ingestion.eventsQueue.queueUrl, 'Matched events waiting for the event router'],
+      ['EventsDeadLetterQueueUrl', this.ingestion.eventsDeadLetterQueue.queueUrl, 'Events the router kept failing on'],
+      [
+        'EventTargetDeadLetterQueueUrl',
+        this.ingestion.targetDeadLetterQueue.queueUrl,
+        'Events EventBridge could not put on the events queue',
+      ],
+      ['RejectedEventsQueueUrl', this.ingestion.rejectedEventsQueue.queueUrl, 'Events rejected as invalid, with reasons'],
+      ['DeliveryQueueUrl', this.deliveryQueue.queueUrl, 'Deliveries to attempt'],
+      ['DeliveryDeadLetterQueueUrl', this.deliveryDeadLetterQueue.queueUrl, 'Deliveries that failed every attempt'],
+    ];
+    for (const [id, value, description] of outputs) new CfnOutput(this, id, { value, description });
   }
 }

@@ -11,9 +11,10 @@ import { ESM_REQUIRE_BANNER, type WebhookFunction } from '../../lib/constructs/w
 import { buildPlatform, logicalId } from './support/platform.js';
 import { restApiMethods } from './support/rest-api-template.js';
 
-// One synth for the whole file: it bundles the four handlers with esbuild.
+// One synth for the whole file: it bundles the API stack's four handlers with esbuild (the pipeline's are
+// bundled by pipeline-stack.test.ts).
 const platform = buildPlatform({
-  bundle: true,
+  bundle: ['Webhooks-dev-Api'],
   config: { api: { throttlingRateLimit: 25, throttlingBurstLimit: 40 }, logRetentionDays: 14 },
 });
 const assembly = platform.app.synth();

@@ -41,13 +41,15 @@ describe('cdk-nag', () => {
         'AwsSolutions-IAM5[Resource::*]', // X-Ray on every function role
         'AwsSolutions-L1', // nodejs22.x pinned
         'Serverless-LambdaLatestVersion', // nodejs22.x pinned
-        'Serverless-LambdaDLQ', // synchronous functions
+        'Serverless-LambdaDLQ', // synchronous functions; queue functions, whose source queue's DLQ takes failures
+        'Serverless-LambdaEventSourceMappingDestination', // SQS event sources: the queue's redrive policy instead
+        'AwsSolutions-SQS3', // the rule target's DLQ and the rejected-events queue: where messages end
         'AwsSolutions-COG4', // API keys + Lambda authorizer, no Cognito
         'AwsSolutions-APIG2', // validation in the handlers
         'AwsSolutions-APIG3', // WAF out of scope
         'AwsSolutions-APIG4', // public route and fallback methods only
         'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
-        'Serverless-SQSRedrivePolicy', // the DLQ itself
+        'Serverless-SQSRedrivePolicy', // the DLQs and the rejected-events queue themselves
       ]),
     );
     for (const ack of found) {
@@ -63,6 +65,34 @@ describe('cdk-nag', () => {
     for (const ack of apig4) {
       expect(ack.path).toMatch(/\/(ANY|openapi\.json\/GET)$/);
     }
+  });
+
+  it('acknowledges a missing function dead-letter target only where failures are caught elsewhere', () => {
+    const lambdaDlq = acknowledgements().filter((ack) => ack.id === 'Serverless-LambdaDLQ');
+    const queueFunctions = lambdaDlq.filter((ack) => ack.path.includes('-Pipeline/'));
+
+    expect(queueFunctions.map((ack) => ack.path).sort()).toEqual([
+      'Webhooks-dev-Pipeline/DeliveryWorker/Function',
+      'Webhooks-dev-Pipeline/EventRouter/Function',
+    ]);
+    for (const ack of queueFunctions) expect(ack.reason).toMatch(/redrive policy moves them to .*DeadLetterQueue after \d+ receives/);
+    for (const ack of lambdaDlq.filter((a) => !queueFunctions.includes(a))) expect(ack.reason).toMatch(/synchronously/);
+  });
+
+  it('acknowledges queues without a dead-letter queue only where messages end', () => {
+    const endOfTheLine = acknowledgements()
+      .filter((ack) => ack.id === 'Serverless-SQSRedrivePolicy' || ack.id === 'AwsSolutions-SQS3')
+      .map((ack) => `${ack.id} ${ack.path}`)
+      .sort();
+
+    expect(endOfTheLine).toEqual([
+      'AwsSolutions-SQS3 Webhooks-dev-Stateful/EventIngestion/RejectedEventsQueue',
+      'AwsSolutions-SQS3 Webhooks-dev-Stateful/EventIngestion/TargetDeadLetterQueue',
+      'Serverless-SQSRedrivePolicy Webhooks-dev-Stateful/Deliveries/DeadLetterQueue',
+      'Serverless-SQSRedrivePolicy Webhooks-dev-Stateful/EventIngestion/EventsDeadLetterQueue',
+      'Serverless-SQSRedrivePolicy Webhooks-dev-Stateful/EventIngestion/RejectedEventsQueue',
+      'Serverless-SQSRedrivePolicy Webhooks-dev-Stateful/EventIngestion/TargetDeadLetterQueue',
+    ]);
   });
 
   it('lets the app synthesize with both packs registered', () => {

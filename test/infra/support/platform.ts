@@ -12,18 +12,26 @@ export const cdkJsonContext = (): Record<string, unknown> =>
   (JSON.parse(readFileSync(join(repoRoot, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }).context;
 
 /**
- * A new app with cdk.json's context. `bundle: false` skips esbuild (assets become placeholders) for tests that
- * only read the construct tree or the stateful stack.
+ * Which stacks' handlers esbuild bundles: all (`true`), none (`false`: assets become placeholders, for tests that
+ * only read the construct tree or the stateful stack), or the stacks whose construct paths match these patterns.
  */
-export const testApp = ({ bundle }: { bundle: boolean }): App =>
-  new App({ context: { ...cdkJsonContext(), ...(bundle ? {} : { 'aws:cdk:bundling-stacks': [] }) } });
+export type Bundle = boolean | readonly string[];
+
+/** A new app with cdk.json's context. */
+export const testApp = ({ bundle }: { bundle: Bundle }): App =>
+  new App({
+    context: {
+      ...cdkJsonContext(),
+      ...(bundle === true ? {} : { 'aws:cdk:bundling-stacks': bundle === false ? [] : [...bundle] }),
+    },
+  });
 
 export interface TestPlatform extends WebhookPlatform {
   readonly app: App;
   readonly config: StageConfig;
 }
 
-export const buildPlatform = (options: { bundle: boolean; config?: StageConfigInput }): TestPlatform => {
+export const buildPlatform = (options: { bundle: Bundle; config?: StageConfigInput }): TestPlatform => {
   const app = testApp(options);
   const config = parseStageConfig(options.config ?? {});
   return { app, config, ...createWebhookPlatform(app, config) };
