@@ -1,7 +1,14 @@
 import { z } from 'zod';
 import type { Scope } from '../domain/api-key.js';
 import { EventTypeList } from './event-type.schema.js';
-import { Delivery, DeliveryAccepted, DeliveryList, DeliveryListQuery } from './delivery.schema.js';
+import {
+  Delivery,
+  DeliveryAccepted,
+  DeliveryList,
+  DeliveryListQuery,
+  RecoverAccepted,
+  RecoverRequest,
+} from './delivery.schema.js';
 import {
   SecretRotated,
   SecretRotation,
@@ -138,6 +145,16 @@ export const apiRoutes = [
     group: 'webhooksRead',
     scope: 'webhooks:read',
     success: { status: 200, schema: Delivery, description: 'The delivery and its attempts' },
+  },
+  {
+    operationId: 'recoverWebhook',
+    method: 'POST',
+    path: `${webhookPath}/recover`,
+    summary: 'Re-send every failed delivery of the webhook since a time (at most 14 days ago), with the same webhook-ids',
+    group: 'webhooksWrite',
+    scope: 'webhooks:write',
+    body: RecoverRequest,
+    success: { status: 202, schema: RecoverAccepted, description: 'The failed deliveries are queued again' },
   },
   {
     operationId: 'retryDelivery',

@@ -101,3 +101,11 @@ export const DeliveryList = z
 export const DeliveryAccepted = z
   .object({ deliveryId: z.string(), eventId: z.string(), status: z.literal('queued') })
   .meta({ id: 'DeliveryAccepted' });
+
+export const RecoverRequest = z
+  .strictObject({ since: z.iso.datetime().describe('Re-send failed deliveries created since then (at most 14 days ago)') })
+  .meta({ id: 'RecoverRequest' });
+
+export const RecoverAccepted = z
+  .object({ recovered: z.number().int().nonnegative().describe('Failed deliveries queued again') })
+  .meta({ id: 'RecoverAccepted' });

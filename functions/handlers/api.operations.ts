@@ -1,5 +1,5 @@
 import { DeliveryPathParameters, WebhookPathParameters } from '../contracts/api-routes.js';
-import { DeliveryListQuery } from '../contracts/delivery.schema.js';
+import { DeliveryListQuery, RecoverRequest } from '../contracts/delivery.schema.js';
 import { SecretRotation, WebhookCreate, WebhookListQuery, WebhookPatch } from '../contracts/webhook.schema.js';
 import type { DeliveryService } from '../domain/delivery/delivery.service.js';
 import { NotFoundError } from '../domain/errors.js';
@@ -88,6 +88,10 @@ export const deliveryOperations = (service: DeliveryService) =>
     getDelivery: async (request) => {
       const { tenantId, webhookId, deliveryId } = deliveryKeyOf(request);
       return { statusCode: 200, body: await service.get(tenantId, webhookId, deliveryId) };
+    },
+    recoverWebhook: async (request) => {
+      const { since } = RecoverRequest.parse(request.body);
+      return { statusCode: 202, body: await service.recover(tenantOf(request), webhookIdOf(request), new Date(since)) };
     },
     retryDelivery: async (request) => {
       const { tenantId, webhookId, deliveryId } = deliveryKeyOf(request);

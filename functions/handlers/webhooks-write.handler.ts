@@ -6,7 +6,7 @@ import { createDeliveryService, createWebhookService } from './wiring.js';
 
 const env = parseApiEnvironment();
 const operations = webhookOperations(createWebhookService(env));
-const { pingWebhook, retryDelivery } = deliveryOperations(createDeliveryService(env));
+const { pingWebhook, retryDelivery, recoverWebhook } = deliveryOperations(createDeliveryService(env));
 
 /** Routes that change webhooks, reveal secrets or queue deliveries. */
 export const handler = createApiHandler({
@@ -19,6 +19,7 @@ export const handler = createApiHandler({
     deleteWebhook: operations.deleteWebhook,
     pingWebhook,
     retryDelivery,
+    recoverWebhook,
   },
   region: env.AWS_REGION,
   logger: createLogger('webhooks-write'),

@@ -23,6 +23,7 @@ interface Received {
 /** A receiver whose behaviour depends on the path; it records every request it reads. */
 const startReceiver = async () => {
   const received: Received[] = [];
+  const toggle = { healthy: false };
   const hits = new Map<string, number>();
   const server: Server = createServer((request, response) => {
     const path = request.url ?? '/';
@@ -40,6 +41,7 @@ const startReceiver = async () => {
       if (path.startsWith('/fail')) return void response.writeHead(500).end('receiver exploded');
       if (path.startsWith('/gone')) return void response.writeHead(410).end();
       if (path.startsWith('/redirect')) return void response.writeHead(302, { location: '/redirect-target' }).end();
+      if (path.startsWith('/toggle')) return void response.writeHead(toggle.healthy ? 200 : 500).end();
       if (path.startsWith('/slow')) return void setTimeout(() => response.end('late'), 3000);
       if (path.startsWith('/throttled')) {
         return hit === 1 ? void response.writeHead(429, { 'retry-after': '2' }).end() : void response.end('ok');
@@ -51,6 +53,7 @@ const startReceiver = async () => {
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     url: (path: string) => `${base}${path}`,
+    toggle,
     received,
     hits: (path: string) => hits.get(path) ?? 0,
     at: (path: string) => received.filter((request) => request.path === path),
@@ -300,6 +303,30 @@ describe('delivery pipeline (local mode)', () => {
     expect(new StandardWebhook(webhook.secret).verify(request.body, headers)).toBeDefined();
     expect(new StandardWebhook(rotated.secret).verify(request.body, headers)).toBeDefined();
     expect(await verifyHubSignature(rotated.secret, request.body, headers['x-hub-signature-256']!)).toBe(true);
+  });
+
+  it('recovers every failed delivery since a time, re-sent with the same webhook-ids', async () => {
+    const webhook = await createWebhook('/toggle');
+    const since = new Date(Date.now() - 1000).toISOString();
+    await publish({ id: 'evt-recover-1' });
+    await publish({ id: 'evt-recover-2' });
+    await eventually(async () => {
+      const page = await api('GET', `/v1/webhooks/${webhook.id}/deliveries?status=failed`);
+      return page.body.data.length === 2 ? true : undefined;
+    });
+    receiver.toggle.healthy = true;
+
+    const recovered = await api('POST', `/v1/webhooks/${webhook.id}/recover`, { since });
+
+    expect(recovered).toEqual({ status: 202, body: { recovered: 2 } });
+    await eventually(async () => {
+      const page = await api('GET', `/v1/webhooks/${webhook.id}/deliveries?status=succeeded`);
+      return page.body.data.length === 2 ? true : undefined;
+    });
+    const succeeded = receiver.at('/toggle').slice(-2).map((request) => request.headers['webhook-id']);
+    expect(succeeded.sort()).toEqual(['evt-recover-1', 'evt-recover-2']);
+    const tooOld = await api('POST', `/v1/webhooks/${webhook.id}/recover`, { since: new Date(Date.now() - 15 * 86_400_000).toISOString() });
+    expect(tooOld.status).toBe(400);
   });
 
   it('stops retrying once the webhook is deleted', async () => {

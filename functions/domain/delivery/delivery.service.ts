@@ -1,9 +1,12 @@
 import type { Delivery, DeliveryStatus } from '../../contracts/delivery.schema.js';
 import { pingEventType } from '../../contracts/event-catalogue.js';
-import { NotFoundError } from '../errors.js';
+import { NotFoundError, ValidationError } from '../errors.js';
 import type { Clock, IdGenerator, WebhookRepository } from '../ports.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import type { DeliveryJobQueue, DeliveryRecord, DeliveryRepository } from './delivery.ports.js';
+
+export const MAX_RECOVER_WINDOW_DAYS = 14;
+const MAX_RECOVER_WINDOW_MS = MAX_RECOVER_WINDOW_DAYS * 86_400_000;
 
 /** The tenant-facing delivery use cases: the attempt log, manual retries and pings. */
 export class DeliveryService {
@@ -69,6 +72,47 @@ export class DeliveryService {
     ]);
     await this.deps.deliveries.updateProgress({ tenantId, webhookId, deliveryId }, { status: 'pending' });
     return { deliveryId, eventId: delivery.event.id };
+  }
+
+  /**
+   * Re-sends every failed delivery of the webhook created since `since` (Svix's recover), each as one more
+   * attempt with the same `webhook-id`. The window is bounded by the delivery log's retention.
+   */
+  async recover(tenantId: string, webhookId: string, since: Date): Promise<{ recovered: number }> {
+    await this.requireWebhook(tenantId, webhookId);
+    const now = this.deps.clock.now();
+    if (since.getTime() < now.getTime() - MAX_RECOVER_WINDOW_MS || since.getTime() > now.getTime()) {
+      throw new ValidationError([{ path: 'since', message: `must be within the last ${MAX_RECOVER_WINDOW_DAYS} days` }]);
+    }
+    let recovered = 0;
+    let afterId: string | undefined;
+    for (;;) {
+      const page = await this.deps.deliveries.list(tenantId, webhookId, {
+        limit: 100,
+        status: 'failed',
+        ...(afterId !== undefined && { afterId }),
+      });
+      const inWindow = page.items.filter((delivery) => Date.parse(delivery.createdAt) >= since.getTime());
+      await this.deps.jobs.enqueue(
+        inWindow.map((delivery) => ({
+          deliveryId: delivery.id,
+          tenantId,
+          webhookId,
+          event: delivery.event,
+          attempt: delivery.attempts.length + 1,
+          manual: true,
+        })),
+      );
+      await Promise.all(
+        inWindow.map((delivery) =>
+          this.deps.deliveries.updateProgress({ tenantId, webhookId, deliveryId: delivery.id }, { status: 'pending' }),
+        ),
+      );
+      recovered += inWindow.length;
+      // Newest first: once a page reaches past the window, nothing older can be in it.
+      if (page.lastId === undefined || inWindow.length < page.items.length) return { recovered };
+      afterId = page.lastId;
+    }
   }
 
   private async requireWebhook(tenantId: string, webhookId: string) {
