@@ -45,6 +45,9 @@ export interface LocalTarget {
   readonly region: string;
   readonly tableName: string;
   readonly dynamoDbEndpoint: string;
+  readonly sqsEndpoint: string;
+  readonly deliveryQueueUrl: string;
+  readonly deliveryDeadLetterQueueUrl: string;
 }
 
 export const localTargetFile = (dataDir: string) => join(dataDir, 'local-target.json');
@@ -113,7 +116,14 @@ export const startLocalPlatform = async (options: LocalPlatformOptions): Promise
 
   await createTableIfMissing(new DynamoDBClient({ region: options.region, endpoint: dynamo.endpoint }), LOCAL_TABLE_NAME);
   if (options.dataDir) {
-    const target: LocalTarget = { region: options.region, tableName: LOCAL_TABLE_NAME, dynamoDbEndpoint: dynamo.endpoint };
+    const target: LocalTarget = {
+      region: options.region,
+      tableName: LOCAL_TABLE_NAME,
+      dynamoDbEndpoint: dynamo.endpoint,
+      sqsEndpoint: sqs.endpoint,
+      deliveryQueueUrl: queueUrls.deliveries,
+      deliveryDeadLetterQueueUrl: queueUrls.deliveryDeadLetters,
+    };
     writeFileSync(localTargetFile(options.dataDir), JSON.stringify(target, null, 2));
   }
   const generatedDevKey = await registerDevKeys(options, dynamo.endpoint);

@@ -50,6 +50,8 @@ export const DeliveryJob = z.object({
   notBefore: z.number().int().optional(),
   /** A retry asked for through the API: one attempt, no automatic retries after it. */
   manual: z.boolean().optional(),
+  /** Attempts made before this run of the retry schedule began (a redrive from the DLQ starts the schedule anew). */
+  scheduleOffset: z.number().int().nonnegative().optional(),
 });
 export type DeliveryJob = z.output<typeof DeliveryJob>;
 

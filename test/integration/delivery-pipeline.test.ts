@@ -1,5 +1,7 @@
+import { execFile } from 'node:child_process';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { promisify } from 'node:util';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { verify as verifyHubSignature } from '@octokit/webhooks-methods';
@@ -23,7 +25,7 @@ interface Received {
 /** A receiver whose behaviour depends on the path; it records every request it reads. */
 const startReceiver = async () => {
   const received: Received[] = [];
-  const toggle = { healthy: false };
+  const toggle = { healthy: false, flipHealthy: false };
   const hits = new Map<string, number>();
   const server: Server = createServer((request, response) => {
     const path = request.url ?? '/';
@@ -42,6 +44,7 @@ const startReceiver = async () => {
       if (path.startsWith('/gone')) return void response.writeHead(410).end();
       if (path.startsWith('/redirect')) return void response.writeHead(302, { location: '/redirect-target' }).end();
       if (path.startsWith('/toggle')) return void response.writeHead(toggle.healthy ? 200 : 500).end();
+      if (path.startsWith('/flip')) return void response.writeHead(toggle.flipHealthy ? 200 : 500).end();
       if (path.startsWith('/slow')) return void setTimeout(() => response.end('late'), 3000);
       if (path.startsWith('/throttled')) {
         return hit === 1 ? void response.writeHead(429, { 'retry-after': '2' }).end() : void response.end('ok');
@@ -150,6 +153,12 @@ const deliveryOnceIn = (webhookId: string, status: string) =>
     const list = await api('GET', `/v1/webhooks/${webhookId}/deliveries?status=${status}`);
     const [summary] = list.body.data as { id: string }[];
     return summary && (await api('GET', `/v1/webhooks/${webhookId}/deliveries/${summary.id}`)).body;
+  });
+
+const run = promisify(execFile);
+const admin = (...args: string[]) =>
+  run(process.execPath, ['--import', 'tsx', 'bin/webhooks.ts', ...args], {
+    env: { ...process.env, NODE_OPTIONS: '', DATA_DIR: platform.dataDir },
   });
 
 const readQueue = async (name: string) => {
@@ -327,6 +336,24 @@ describe('delivery pipeline (local mode)', () => {
     expect(succeeded.sort()).toEqual(['evt-recover-1', 'evt-recover-2']);
     const tooOld = await api('POST', `/v1/webhooks/${webhook.id}/recover`, { since: new Date(Date.now() - 15 * 86_400_000).toISOString() });
     expect(tooOld.status).toBe(400);
+  });
+
+  it('lists and redrives dead-lettered deliveries with the admin CLI, through the normal path, same webhook-id', async () => {
+    const webhook = await createWebhook('/flip');
+    await publish({ id: 'evt-dlq-redrive' });
+    await deliveryOnceIn(webhook.id, 'failed');
+    receiver.toggle.flipHealthy = true;
+
+    const listed = JSON.parse((await admin('dlq', 'list', '--webhook', webhook.id)).stdout) as { eventId: string; attempts: number }[];
+    expect(listed).toEqual([expect.objectContaining({ eventId: 'evt-dlq-redrive', attempts: 3, lastError: 'http_5xx' })]);
+    const redriven = await admin('dlq', 'redrive', '--webhook', webhook.id);
+
+    expect(JSON.parse(redriven.stdout)).toMatchObject({ redriven: 1 });
+    expect(redriven.stderr).toContain('redriven 1/1');
+    const delivered = await deliveryOnceIn(webhook.id, 'succeeded');
+    expect(delivered.attempts.map((attempt: { statusCode: number }) => attempt.statusCode)).toEqual([500, 500, 500, 200]);
+    expect(receiver.at('/flip').map((request) => request.headers['webhook-id'])).toEqual(Array(4).fill('evt-dlq-redrive'));
+    expect(JSON.parse((await admin('dlq', 'list', '--webhook', webhook.id)).stdout)).toEqual([]);
   });
 
   it('stops retrying once the webhook is deleted', async () => {

@@ -127,7 +127,12 @@ export class DeliveryWorker {
 
     const delaySeconds = job.manual
       ? undefined
-      : nextRetryDelaySeconds(this.deps.retryPolicy, job.attempt, verdict.retryAfterSeconds, this.deps.random);
+      : nextRetryDelaySeconds(
+          this.deps.retryPolicy,
+          job.attempt - (job.scheduleOffset ?? 0),
+          verdict.retryAfterSeconds,
+          this.deps.random,
+        );
     // The follow-up (dead letter or next job) is written before the attempt is recorded: if recording fails the
     // job is redelivered and repeated, whereas the other order could record an attempt whose follow-up is lost.
     if (delaySeconds === undefined) {
