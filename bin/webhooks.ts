@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { z } from 'zod';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDeliveryRepository } from '../functions/adapters/dynamodb/delivery.repository.js';
 import { createDocumentClient } from '../functions/adapters/dynamodb/document-client.js';
@@ -28,6 +29,7 @@ interface TargetOptions {
   readonly table?: string;
   readonly deliveryQueueUrl?: string;
   readonly deliveryDlqUrl?: string;
+  readonly eventBus?: string;
   readonly region?: string;
   readonly endpoint?: string;
   readonly sqsEndpoint?: string;
@@ -41,6 +43,9 @@ interface Target {
   readonly sqsEndpoint?: string;
   readonly deliveryQueueUrl?: string;
   readonly deliveryDeadLetterQueueUrl?: string;
+  /** Where PutEvents goes: the local platform's URL, or the deployed bus. */
+  readonly eventsEndpoint?: string;
+  readonly eventBusName?: string;
   readonly local: boolean;
 }
 
@@ -54,6 +59,7 @@ const resolveTarget = async (options: TargetOptions): Promise<Target> => {
       ...(options.sqsEndpoint && { sqsEndpoint: options.sqsEndpoint }),
       ...(options.deliveryQueueUrl && { deliveryQueueUrl: options.deliveryQueueUrl }),
       ...(options.deliveryDlqUrl && { deliveryDeadLetterQueueUrl: options.deliveryDlqUrl }),
+      ...(options.eventBus && { eventBusName: options.eventBus }),
       local: false,
     };
   }
@@ -65,7 +71,7 @@ const resolveTarget = async (options: TargetOptions): Promise<Target> => {
       `No local platform found in ${resolve(options.dataDir)}: start it with "npm start", or pass --stack or --table for a deployed stack`,
     );
   }
-  return { ...target, local: true };
+  return { ...target, eventsEndpoint: target.url, local: true };
 };
 
 /** Names from the outputs of the stage's stateful stack (`<stack>-Stateful`, e.g. Webhooks-dev-Stateful). */
@@ -81,6 +87,7 @@ const stackTarget = async (options: TargetOptions): Promise<Target> => {
     ...(options.region && { region: options.region }),
     ...(outputs.get('DeliveryQueueUrl') && { deliveryQueueUrl: outputs.get('DeliveryQueueUrl') }),
     ...(outputs.get('DeliveryDeadLetterQueueUrl') && { deliveryDeadLetterQueueUrl: outputs.get('DeliveryDeadLetterQueueUrl') }),
+    ...(outputs.get('EventBusName') && { eventBusName: outputs.get('EventBusName') }),
     local: false,
   };
 };
@@ -101,6 +108,17 @@ const adminFor = async (options: TargetOptions): Promise<TenantAdminService> => 
   });
 };
 
+const deliveryRepositoryFor = (target: Target) =>
+  new DynamoDeliveryRepository(
+    createDocumentClient({
+      ...(target.region && { region: target.region }),
+      ...(target.dynamoDbEndpoint && { endpoint: target.dynamoDbEndpoint }),
+      ...(target.local && { credentials: localCredentials }),
+    }),
+    target.tableName,
+    systemClock,
+  );
+
 const redriveFor = async (options: TargetOptions): Promise<DeadLetterRedrive> => {
   const target = await resolveTarget(options);
   if (!target.deliveryQueueUrl || !target.deliveryDeadLetterQueueUrl) {
@@ -111,15 +129,10 @@ const redriveFor = async (options: TargetOptions): Promise<DeadLetterRedrive> =>
     ...(target.sqsEndpoint && { endpoint: target.sqsEndpoint, useQueueUrlAsEndpoint: false }),
     ...(target.local && { credentials: localCredentials }),
   });
-  const db = createDocumentClient({
-    ...(target.region && { region: target.region }),
-    ...(target.dynamoDbEndpoint && { endpoint: target.dynamoDbEndpoint }),
-    ...(target.local && { credentials: localCredentials }),
-  });
   return new DeadLetterRedrive({
     source: new SqsDeadLetterSource(sqs, target.deliveryDeadLetterQueueUrl),
     jobs: new SqsDeliveryJobQueue(sqs, target.deliveryQueueUrl),
-    deliveries: new DynamoDeliveryRepository(db, target.tableName, systemClock),
+    deliveries: deliveryRepositoryFor(target),
   });
 };
 
@@ -135,13 +148,14 @@ const parseScopes = (value: string): Scope[] => {
 };
 
 const program = new Command('webhooks')
-  .description('Operate the webhook platform: tenants, API keys, dead-lettered deliveries')
+  .description('Operate the webhook platform: tenants, API keys, events, deliveries, dead letters')
   .addOption(new Option('--stack <prefix>', 'deployed stage, e.g. Webhooks-dev: names come from its stack outputs').env('WEBHOOKS_STACK'))
   .addOption(new Option('--table <name>', 'DynamoDB table of a deployed stack (stack output TableName)').env('WEBHOOKS_TABLE_NAME'))
   .addOption(new Option('--delivery-queue-url <url>', 'delivery queue (output DeliveryQueueUrl)').env('WEBHOOKS_DELIVERY_QUEUE_URL'))
   .addOption(new Option('--delivery-dlq-url <url>', 'delivery DLQ (output DeliveryDeadLetterQueueUrl)').env('WEBHOOKS_DELIVERY_DLQ_URL'))
   .addOption(new Option('--region <region>', 'AWS region of the deployed stack').env('AWS_REGION'))
   .addOption(new Option('--endpoint <url>', 'DynamoDB endpoint override (DynamoDB Local, emulators)').env('DYNAMODB_ENDPOINT'))
+  .addOption(new Option('--event-bus <name>', 'event bus of a deployed stack (output EventBusName)').env('WEBHOOKS_EVENT_BUS'))
   .addOption(new Option('--sqs-endpoint <url>', 'SQS endpoint override (emulators)').env('SQS_ENDPOINT'))
   .addOption(new Option('--data-dir <dir>', 'data folder of the local platform').env('DATA_DIR').default('.data'))
   .showHelpAfterError();
@@ -241,6 +255,76 @@ dlq
       if (done % 100 === 0 || done === total) process.stderr.write(`redriven ${done}/${total}\n`);
     });
     print(result);
+  });
+
+program
+  .command('publish <type> <tenantId> <data>')
+  .description('Publish an event with EventBridge PutEvents, as a producer service does (data: JSON)')
+  .option('--source <source>', 'EventBridge Source; must be an allowed source of the deployment', 'local.publisher')
+  .option('--id <id>', 'idempotency id: the same id is delivered once per webhook')
+  .option('--attribute <name=value...>', 'attributes matched against webhook filters')
+  .action(async (type: string, tenantId: string, data: string, options: { source: string; id?: string; attribute?: string[] }) => {
+    const target = await resolveTarget(program.opts<TargetOptions>());
+    if (!target.local && !target.eventBusName) throw new CliError('The event bus is unknown: pass --stack or --event-bus');
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(data);
+    } catch {
+      throw new CliError('data must be JSON');
+    }
+    const attributes = Object.fromEntries((options.attribute ?? []).map((pair) => pair.split(/=(.*)/s).slice(0, 2)));
+    const events = new EventBridgeClient({
+      ...(target.region && { region: target.region }),
+      ...(target.eventsEndpoint && { endpoint: target.eventsEndpoint }),
+      ...(target.local && { credentials: localCredentials }),
+    });
+    const detail = { tenantId, data: parsed, ...(options.id && { id: options.id }), ...(options.attribute && { attributes }) };
+    const result = await events.send(
+      new PutEventsCommand({
+        Entries: [
+          {
+            Source: options.source,
+            DetailType: type,
+            Detail: JSON.stringify(detail),
+            ...(target.eventBusName && { EventBusName: target.eventBusName }),
+          },
+        ],
+      }),
+    );
+    print(result.Entries);
+    if (result.FailedEntryCount) process.exitCode = 1;
+  });
+
+program
+  .command('tail <tenantId> <webhookId>')
+  .description("Follow a webhook's deliveries: one JSON line per new attempt or status change")
+  .option('--interval <seconds>', 'poll interval', (value) => Number(value), 2)
+  .option('--for <seconds>', 'stop after this long (default: until interrupted)', (value) => Number(value))
+  .action(async (tenantId: string, webhookId: string, options: { interval: number; for?: number }) => {
+    const deliveries = deliveryRepositoryFor(await resolveTarget(program.opts<TargetOptions>()));
+    const seen = new Map<string, string>();
+    const stopAt = options.for === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.for * 1000;
+    while (Date.now() < stopAt) {
+      const { items } = await deliveries.list(tenantId, webhookId, { limit: 100 });
+      for (const delivery of [...items].reverse()) {
+        const version = `${delivery.status}/${delivery.attempts.length}`;
+        if (seen.get(delivery.id) === version) continue;
+        seen.set(delivery.id, version);
+        const last = delivery.attempts.at(-1);
+        process.stdout.write(
+          `${JSON.stringify({
+            deliveryId: delivery.id,
+            eventId: delivery.event.id,
+            eventType: delivery.event.type,
+            status: delivery.status,
+            attempts: delivery.attempts.length,
+            ...(last && { lastAttempt: last }),
+            ...(delivery.nextAttemptAt && { nextAttemptAt: delivery.nextAttemptAt }),
+          })}\n`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(options.interval * 1000, Math.max(0, stopAt - Date.now()))));
+    }
   });
 
 program.parseAsync().catch((error: unknown) => {

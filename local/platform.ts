@@ -42,6 +42,8 @@ const FOURTEEN_DAYS_SECONDS = 14 * 24 * 3600;
 
 /** Where a running local platform's store is, for the admin CLI (written to the data folder at start). */
 export interface LocalTarget {
+  /** The API and EventBridge PutEvents endpoint. */
+  readonly url: string;
   readonly region: string;
   readonly tableName: string;
   readonly dynamoDbEndpoint: string;
@@ -115,17 +117,6 @@ export const startLocalPlatform = async (options: LocalPlatformOptions): Promise
   delete process.env.AWS_PROFILE;
 
   await createTableIfMissing(new DynamoDBClient({ region: options.region, endpoint: dynamo.endpoint }), LOCAL_TABLE_NAME);
-  if (options.dataDir) {
-    const target: LocalTarget = {
-      region: options.region,
-      tableName: LOCAL_TABLE_NAME,
-      dynamoDbEndpoint: dynamo.endpoint,
-      sqsEndpoint: sqs.endpoint,
-      deliveryQueueUrl: queueUrls.deliveries,
-      deliveryDeadLetterQueueUrl: queueUrls.deliveryDeadLetters,
-    };
-    writeFileSync(localTargetFile(options.dataDir), JSON.stringify(target, null, 2));
-  }
   const generatedDevKey = await registerDevKeys(options, dynamo.endpoint);
 
   // Imported only now, as Lambda loads them: each parses the environment at cold start.
@@ -183,6 +174,18 @@ export const startLocalPlatform = async (options: LocalPlatformOptions): Promise
   });
   await new Promise<void>((resolve) => server.listen(options.port, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  if (options.dataDir) {
+    const target: LocalTarget = {
+      url,
+      region: options.region,
+      tableName: LOCAL_TABLE_NAME,
+      dynamoDbEndpoint: dynamo.endpoint,
+      sqsEndpoint: sqs.endpoint,
+      deliveryQueueUrl: queueUrls.deliveries,
+      deliveryDeadLetterQueueUrl: queueUrls.deliveryDeadLetters,
+    };
+    writeFileSync(localTargetFile(options.dataDir), JSON.stringify(target, null, 2));
+  }
 
   return {
     url,

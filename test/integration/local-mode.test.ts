@@ -129,6 +129,30 @@ describe('local mode', () => {
     }
   });
 
+  it('publishes events and tails a webhook’s deliveries with the admin CLI', async () => {
+    const receiver = createServer((_request, response) => response.end('ok'));
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const platform = await startPlatformProcess({ DEV_API_KEY: 'k' });
+    try {
+      const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+      const { id } = (await (await post(`${platform.url}/v1/webhooks`, 'k', { url, events: ['order.created'] })).json()) as { id: string };
+      const data = { orderId: 'o', customerId: 'c', total: { amount: 1, currency: 'EUR' }, lines: [{ sku: 's', quantity: 1 }] };
+
+      const published = await admin(platform.dataDir, 'publish', 'order.created', 'dev', JSON.stringify(data), '--id', 'evt-cli');
+      const tailed = await admin(platform.dataDir, 'tail', 'dev', id, '--for', '3', '--interval', '0.5');
+
+      expect(JSON.parse(published.stdout)).toEqual([{ EventId: expect.any(String) }]);
+      const lines = tailed.stdout.trim().split('\n').map((line) => JSON.parse(line) as { eventId: string; status: string });
+      expect(lines.at(-1)).toMatchObject({ eventId: 'evt-cli', status: 'succeeded', attempts: 1 });
+      const invalid = await admin(platform.dataDir, 'publish', 'order.created', 'dev', 'not json');
+      expect(invalid).toMatchObject({ code: 1, stderr: expect.stringContaining('data must be JSON') });
+    } finally {
+      await platform.stop();
+      receiver.closeAllConnections();
+      await new Promise((resolve) => receiver.close(resolve));
+    }
+  });
+
   it('tells the operator to start the platform when none runs', async () => {
     const result = await admin('/nonexistent-data-dir', 'key', 'list', 'acme');
     expect(result.code).toBe(1);
