@@ -3,6 +3,7 @@ import { DynamoDeliveryRepository } from '../adapters/dynamodb/delivery.reposito
 import { DynamoWebhookRepository } from '../adapters/dynamodb/webhook.repository.js';
 import { createUndiciSender } from '../adapters/http/undici-sender.js';
 import { EmfDeliveryMetrics } from '../adapters/metrics/emf-delivery-metrics.js';
+import { withXRaySubsegments } from '../adapters/tracing/xray-traced-sender.js';
 import { SqsDeadLetterSink, SqsDeliveryJobQueue } from '../adapters/sqs/delivery-queue.js';
 import { DeliveryJob } from '../contracts/delivery.schema.js';
 import { DeliveryWorker } from '../domain/delivery/delivery-worker.service.js';
@@ -20,14 +21,16 @@ const logger = createLogger('delivery-worker');
 const metrics = new EmfDeliveryMetrics('delivery-worker');
 const db = createDocumentClientFor(env);
 const sqs = createSqsClientFor(env);
-// Module scope: the keep-alive pools survive across invocations of a warm container.
-const sender = createUndiciSender({
-  connectTimeoutMs: env.CONNECT_TIMEOUT_MS,
-  requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
-  allowPrivateDestinations: env.ALLOW_PRIVATE_DESTINATIONS,
-  allowHttp: env.ALLOW_HTTP_URLS,
-  userAgent: USER_AGENT,
-});
+// Module scope: the keep-alive pools survive across invocations of a warm container; each POST is an X-Ray subsegment.
+const sender = withXRaySubsegments(
+  createUndiciSender({
+    connectTimeoutMs: env.CONNECT_TIMEOUT_MS,
+    requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
+    allowPrivateDestinations: env.ALLOW_PRIVATE_DESTINATIONS,
+    allowHttp: env.ALLOW_HTTP_URLS,
+    userAgent: USER_AGENT,
+  }),
+);
 const webhooks = new DynamoWebhookRepository(db, env.TABLE_NAME, systemClock);
 const deliveries = new DynamoDeliveryRepository(db, env.TABLE_NAME, systemClock);
 const jobs = new SqsDeliveryJobQueue(sqs, env.DELIVERY_QUEUE_URL);
