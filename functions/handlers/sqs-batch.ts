@@ -2,8 +2,11 @@ import { ChangeMessageVisibilityCommand, type SQSClient } from '@aws-sdk/client-
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { JobOutcome } from '../domain/delivery/delivery-worker.service.js';
 
-/** SQS's longest visibility timeout. */
-const MAX_VISIBILITY_SECONDS = 43_200;
+/**
+ * SQS's longest visibility timeout is 12 hours counted from the receive, not from the change; parking happens
+ * within one invocation of the receive, so a 5-minute margin keeps the request inside the limit.
+ */
+const MAX_VISIBILITY_SECONDS = 43_200 - 300;
 
 interface BatchLogger {
   error(message: string, ...extra: unknown[]): void;

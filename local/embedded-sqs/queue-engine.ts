@@ -21,6 +21,8 @@ export interface StoredMessage {
   visibleAt: number;
   receiveCount: number;
   firstReceivedAt?: number;
+  /** When the current receipt handle was issued: SQS caps visibility at 12 hours from it. */
+  receivedAt?: number;
   receiptHandle?: string;
 }
 
@@ -195,6 +197,7 @@ export class QueueEngine {
       }
       message.receiveCount += 1;
       message.firstReceivedAt ??= now;
+      message.receivedAt = now;
       message.receiptHandle = `${message.messageId}#${randomUUID()}`;
       message.visibleAt = now + visibilityTimeout * 1000;
       received.push({
@@ -227,6 +230,9 @@ export class QueueEngine {
     const message = queue.messages.find((candidate) => candidate.receiptHandle === receiptHandle);
     if (!message || message.visibleAt <= this.now()) {
       throw new QueueError('MessageNotInflight', 'The message referred to is not in flight.');
+    }
+    if (this.now() + visibilityTimeout * 1000 > (message.receivedAt ?? this.now()) + MAX_VISIBILITY_TIMEOUT_SECONDS * 1000) {
+      throw new QueueError('InvalidParameterValue', 'Total VisibilityTimeout for the message is beyond the limit [43200 seconds]');
     }
     message.visibleAt = this.now() + visibilityTimeout * 1000;
   }

@@ -322,6 +322,19 @@ describe('QueueEngine', () => {
   });
 
   describe('changeVisibility', () => {
+    it('refuses to hide a message beyond 12 hours from its receive, as SQS does', () => {
+      const { clock, engine } = setUp({ visibilityTimeout: 30 });
+      engine.send(QUEUE, 'parked');
+      const message = receiveOne(engine);
+      clock.advanceSeconds(10);
+
+      const error = queueErrorOf(() => engine.changeVisibility(QUEUE, message.ReceiptHandle, 43_200));
+      engine.changeVisibility(QUEUE, message.ReceiptHandle, 43_190);
+
+      expect(error.type).toBe('InvalidParameterValue');
+      expect(error.message).toContain('beyond the limit');
+    });
+
     it('extends the invisibility of an in-flight message', () => {
       const { clock, engine } = setUp({ visibilityTimeout: 10 });
       engine.send(QUEUE, 'slow');
