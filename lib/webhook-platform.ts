@@ -3,6 +3,7 @@ import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import type { StageConfig } from './config/stage-config.js';
 import { ApiStack } from './stacks/api-stack.js';
+import { MonitoringStack } from './stacks/monitoring-stack.js';
 import { PipelineStack } from './stacks/pipeline-stack.js';
 import { StatefulStack } from './stacks/stateful-stack.js';
 
@@ -10,11 +11,13 @@ export interface WebhookPlatform {
   readonly stateful: StatefulStack;
   readonly api: ApiStack;
   readonly pipeline: PipelineStack;
+  readonly monitoring: MonitoringStack;
 }
 
 /**
  * The stacks of one stage: the stateful stack (table, bus and rule, queues) hands its resources to the two
- * stateless ones, the API and the delivery pipeline, which do not depend on each other.
+ * stateless ones, the API and the delivery pipeline, which do not depend on each other. The monitoring stack reads
+ * all three (queue, function and API names for its metrics) and nothing depends on it.
  */
 export const createWebhookPlatform = (app: App, config: StageConfig, env?: Environment): WebhookPlatform => {
   const prefix = `Webhooks-${config.name}`;
@@ -40,11 +43,31 @@ export const createWebhookPlatform = (app: App, config: StageConfig, env?: Envir
     deliveryQueue: stateful.deliveryQueue,
     deliveryDeadLetterQueue: stateful.deliveryDeadLetterQueue,
   });
-  for (const stack of [stateful, api, pipeline]) {
+  const monitoring = new MonitoringStack(app, `${prefix}-Monitoring`, {
+    config,
+    env,
+    description: `Webhook platform (${config.name}): dashboard, alarms and the alarm topic`,
+    eventsQueue: stateful.ingestion.eventsQueue,
+    deliveryQueue: stateful.deliveryQueue,
+    eventsDeadLetterQueue: stateful.ingestion.eventsDeadLetterQueue,
+    eventTargetDeadLetterQueue: stateful.ingestion.targetDeadLetterQueue,
+    rejectedEventsQueue: stateful.ingestion.rejectedEventsQueue,
+    deliveryDeadLetterQueue: stateful.deliveryDeadLetterQueue,
+    functions: {
+      WebhooksRead: api.functions.webhooksRead,
+      WebhooksWrite: api.functions.webhooksWrite,
+      Catalogue: api.functions.catalogue,
+      Authorizer: api.functions.authorizer,
+      EventRouter: pipeline.router.function,
+      DeliveryWorker: pipeline.worker.function,
+    },
+    apiStage: api.api.api.deploymentStage,
+  });
+  for (const stack of [stateful, api, pipeline, monitoring]) {
     Tags.of(stack).add('app', 'webhook-platform');
     Tags.of(stack).add('stage', config.name);
   }
-  return { stateful, api, pipeline };
+  return { stateful, api, pipeline, monitoring };
 };
 
 /** The rule packs every synth is checked against; a finding without an acknowledgement fails the synth. */

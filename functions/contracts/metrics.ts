@@ -17,6 +17,9 @@ export const MetricName = {
   endToEndAge: 'EndToEndAge',
 } as const;
 
+/** The `service` dimension Powertools Metrics adds: the emitting function. */
+export const MetricService = { eventRouter: 'event-router', deliveryWorker: 'delivery-worker' } as const;
+
 /** Dimension of AttemptsFailed. */
 export const FAILURE_REASON_DIMENSION = 'Reason';
 export const FailureReason = ['timeout', 'connection', 'blocked', 'http_3xx', 'http_4xx', 'http_5xx', 'http_410'] as const;

@@ -10,6 +10,7 @@ import { DeliveryWorker } from '../domain/delivery/delivery-worker.service.js';
 import { FanOut } from '../domain/delivery/fan-out.js';
 import { DEFAULT_RETRY_POLICY } from '../domain/delivery/retry-policy.js';
 import { USER_AGENT } from '../domain/delivery/signing.js';
+import { MetricService } from '../contracts/metrics.js';
 import { parsePipelineEnvironment } from './config.js';
 import { createLogger } from './logger.js';
 import { parkWithVisibilityTimeout, processSqsBatch } from './sqs-batch.js';
@@ -17,8 +18,8 @@ import { createDocumentClientFor, createSqsClientFor, systemClock } from './wiri
 
 const env = parsePipelineEnvironment();
 if (!env.DELIVERY_DLQ_URL) throw new Error('Invalid function environment: DELIVERY_DLQ_URL is required');
-const logger = createLogger('delivery-worker');
-const metrics = new EmfDeliveryMetrics('delivery-worker');
+const logger = createLogger(MetricService.deliveryWorker);
+const metrics = new EmfDeliveryMetrics(MetricService.deliveryWorker);
 const db = createDocumentClientFor(env);
 const sqs = createSqsClientFor(env);
 // Module scope: the keep-alive pools survive across invocations of a warm container; each POST is an X-Ray subsegment.

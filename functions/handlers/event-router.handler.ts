@@ -4,6 +4,7 @@ import { DynamoWebhookRepository } from '../adapters/dynamodb/webhook.repository
 import { EmfDeliveryMetrics } from '../adapters/metrics/emf-delivery-metrics.js';
 import { SqsDeliveryJobQueue, SqsRejectedEventSink } from '../adapters/sqs/delivery-queue.js';
 import { EventRouter } from '../domain/delivery/event-router.service.js';
+import { MetricService } from '../contracts/metrics.js';
 import { parsePipelineEnvironment } from './config.js';
 import { createLogger } from './logger.js';
 import { processSqsBatch } from './sqs-batch.js';
@@ -11,8 +12,8 @@ import { createDocumentClientFor, createSqsClientFor, systemClock } from './wiri
 
 const env = parsePipelineEnvironment();
 if (!env.REJECTED_EVENTS_QUEUE_URL) throw new Error('Invalid function environment: REJECTED_EVENTS_QUEUE_URL is required');
-const logger = createLogger('event-router');
-const metrics = new EmfDeliveryMetrics('event-router');
+const logger = createLogger(MetricService.eventRouter);
+const metrics = new EmfDeliveryMetrics(MetricService.eventRouter);
 const db = createDocumentClientFor(env);
 const sqs = createSqsClientFor(env);
 const router = new EventRouter({

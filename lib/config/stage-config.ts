@@ -38,6 +38,15 @@ export const longestRetryWaitSeconds = (retryScheduleSeconds: readonly number[])
 export const parkingReceives = (retryScheduleSeconds: readonly number[]): number =>
   Math.ceil(Math.max(0, longestRetryWaitSeconds(retryScheduleSeconds) - MAX_QUEUE_DELAY_SECONDS) / MAX_VISIBILITY_TIMEOUT_SECONDS);
 
+/**
+ * The age past which a message on the delivery queue is stuck: a retry legitimately waits there for up to the
+ * schedule's longest delay (with jitter), sent with a delay and then parked by visibility timeouts, and
+ * ApproximateAgeOfOldestMessage is the age of the oldest message not deleted, parked ones included; beyond that
+ * wait, the allowed lag (`maxOldestMessageAgeSeconds`).
+ */
+export const deliveryQueueMaxAgeSeconds = (retryScheduleSeconds: readonly number[], maxOldestMessageAgeSeconds: number): number =>
+  Math.ceil(longestRetryWaitSeconds(retryScheduleSeconds)) + maxOldestMessageAgeSeconds;
+
 const FunctionTimeoutSeconds = z.number().int().min(1).max(900);
 const MemorySize = z.number().int().min(128).max(10_240);
 /** Records per invocation; above 10 SQS event sources need a batching window, which delays deliveries. */
@@ -190,6 +199,28 @@ export const StageConfig = z
         maxReceiveCount: z.number().int().min(5).max(1000).default(10),
       })
       .prefault({}),
+    monitoring: z
+      .object({
+        /**
+         * Where alarm notifications are e-mailed: an e-mail subscription on the alarm topic, which the address must
+         * confirm. Unset, the topic has no subscriber; subscribe a pager or chat integration to it instead.
+         * @default - no subscription
+         */
+        alarmEmail: z.email().optional(),
+        /**
+         * Alarm when the oldest message on the events queue is older than this. The delivery queue's alarm allows
+         * the longest retry wait on top (see `deliveryQueueMaxAgeSeconds`), since retries wait on that queue.
+         * @default 900 - 15 minutes
+         */
+        maxOldestMessageAgeSeconds: z.number().int().min(60).max(86_400).default(900),
+        /**
+         * Alarm when fewer than this percentage of delivery attempts succeed, for three 5-minute periods in a row.
+         * @default 95
+         */
+        minSuccessRatePercent: z.number().gt(0).max(100).default(95),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict()
   .superRefine((config, context) => {
@@ -237,6 +268,14 @@ export const StageConfig = z
         `the longest delay with jitter (${Math.round(longestWait)} s) must leave 12 h of the delivery queue's ` +
           `${DELIVERY_MESSAGE_RETENTION_SECONDS} s retention for the attempt, so the longest delay may be at most ` +
           `${Math.floor((DELIVERY_MESSAGE_RETENTION_SECONDS - MAX_VISIBILITY_TIMEOUT_SECONDS) / (1 + DEFAULT_RETRY_POLICY.jitter))} s`,
+      );
+    }
+    const deliveryQueueMaxAge = deliveryQueueMaxAgeSeconds(delivery.retryScheduleSeconds, config.monitoring.maxOldestMessageAgeSeconds);
+    if (deliveryQueueMaxAge >= DELIVERY_MESSAGE_RETENTION_SECONDS) {
+      problem(
+        ['monitoring', 'maxOldestMessageAgeSeconds'],
+        `with the longest retry wait (${Math.ceil(longestWait)} s) the delivery queue's age alarm would fire at ` +
+          `${deliveryQueueMaxAge} s, after SQS has dropped the message (retention ${DELIVERY_MESSAGE_RETENTION_SECONDS} s)`,
       );
     }
   });

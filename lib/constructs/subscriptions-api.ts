@@ -34,6 +34,12 @@ export interface SubscriptionsApiProps {
    * @default 'api'
    */
   readonly stageName?: string;
+  /**
+   * The API's name, which is also the `ApiName` dimension of its CloudWatch metrics: give each deployment its own,
+   * or the metrics of two APIs with the same name and stage name are one.
+   * @default - the construct ID, 'RestApi'
+   */
+  readonly restApiName?: string;
   /** Steady-state requests per second for the stage. */
   readonly throttlingRateLimit: number;
   /** Burst bucket size for the stage. */
@@ -63,6 +69,7 @@ export class SubscriptionsApi extends Construct {
 
     this.accessLogGroup = new LogGroup(this, 'AccessLogs', { retention: props.logRetention });
     this.api = new RestApi(this, 'RestApi', {
+      ...(props.restApiName !== undefined && { restApiName: props.restApiName }),
       description: 'Webhook subscriptions API',
       endpointConfiguration: { types: [EndpointType.REGIONAL] },
       // Execution logging needs the account-level API Gateway role; see the IAM4 acknowledgement below.

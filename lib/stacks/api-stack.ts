@@ -67,6 +67,7 @@ export class ApiStack extends Stack {
       routeHandlers: { webhooksRead, webhooksWrite, catalogue },
       fallbackHandler: catalogue,
       authorizerHandler: authorizer,
+      restApiName: `webhooks-${config.name}`,
       stageName: config.api.stageName,
       throttlingRateLimit: config.api.throttlingRateLimit,
       throttlingBurstLimit: config.api.throttlingBurstLimit,

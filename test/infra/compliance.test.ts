@@ -2,8 +2,9 @@ import { Validations } from 'aws-cdk-lib';
 import { complianceChecks, addComplianceChecks } from '../../lib/webhook-platform.js';
 import { buildPlatform } from './support/platform.js';
 
-// The rule packs read the construct tree, so the handlers need not be bundled here.
-const { app } = buildPlatform({ bundle: false });
+// The rule packs read the construct tree, so the handlers need not be bundled here. With an alarm e-mail, so that
+// the optional resources (the topic's e-mail subscription) are checked too.
+const { app } = buildPlatform({ bundle: false, config: { monitoring: { alarmEmail: 'alarms@example.com' } } });
 
 /** Every acknowledged rule in the app: where, which, and why. */
 const acknowledgements = () =>
@@ -50,6 +51,7 @@ describe('cdk-nag', () => {
         'AwsSolutions-APIG4', // public route and fallback methods only
         'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
         'Serverless-SQSRedrivePolicy', // the DLQs and the rejected-events queue themselves
+        'Serverless-SNSRedrivePolicy', // the alarm topic's e-mail subscription
       ]),
     );
     for (const ack of found) {
@@ -93,6 +95,13 @@ describe('cdk-nag', () => {
       'Serverless-SQSRedrivePolicy Webhooks-dev-Stateful/EventIngestion/RejectedEventsQueue',
       'Serverless-SQSRedrivePolicy Webhooks-dev-Stateful/EventIngestion/TargetDeadLetterQueue',
     ]);
+  });
+
+  it('acknowledges a subscription without a dead-letter queue only on the alarm topic’s e-mail subscription', () => {
+    const snsRedrive = acknowledgements().filter((ack) => ack.id === 'Serverless-SNSRedrivePolicy');
+
+    expect(snsRedrive.map((ack) => ack.path)).toEqual(['Webhooks-dev-Monitoring/Monitoring/AlarmTopic/alarms@example.com']);
+    expect(snsRedrive[0]!.reason).toMatch(/e-mail/i);
   });
 
   it('lets the app synthesize with both packs registered', () => {

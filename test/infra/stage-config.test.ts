@@ -1,5 +1,5 @@
 import { DEFAULT_RETRY_DELAYS_SECONDS } from '../../functions/domain/delivery/retry-policy.js';
-import { parkingReceives, parseStageConfig } from '../../lib/config/stage-config.js';
+import { deliveryQueueMaxAgeSeconds, parkingReceives, parseStageConfig } from '../../lib/config/stage-config.js';
 
 describe('stage config', () => {
   it('defaults to a safe dev stage', () => {
@@ -25,7 +25,9 @@ describe('stage config', () => {
         connectTimeoutMs: 5000,
       },
       deliveryQueue: { visibilityTimeoutSeconds: 180, maxReceiveCount: 10 },
+      monitoring: { maxOldestMessageAgeSeconds: 900, minSuccessRatePercent: 95 },
     });
+    expect(config.monitoring.alarmEmail).toBeUndefined();
   });
 
   it('accepts the JSON string `cdk -c webhooks=...` passes, keeping defaults for the rest', () => {
@@ -70,6 +72,12 @@ describe('stage config', () => {
     [{ router: { maxConcurrency: 1001 } }, 'router.maxConcurrency'],
     [{ deliveryQueue: { maxReceiveCount: 4 } }, 'deliveryQueue.maxReceiveCount'],
     [{ eventsQueue: { maxReceiveCount: 4 } }, 'eventsQueue.maxReceiveCount'],
+    [{ monitoring: { alarmEmail: 'ops' } }, 'monitoring.alarmEmail'],
+    [{ monitoring: { maxOldestMessageAgeSeconds: 59 } }, 'monitoring.maxOldestMessageAgeSeconds'],
+    [{ monitoring: { maxOldestMessageAgeSeconds: 86_401 } }, 'monitoring.maxOldestMessageAgeSeconds'],
+    [{ monitoring: { minSuccessRatePercent: 0 } }, 'monitoring.minSuccessRatePercent'],
+    [{ monitoring: { minSuccessRatePercent: 100.5 } }, 'monitoring.minSuccessRatePercent'],
+    [{ monitoring: { alarmEmial: 'ops@example.com' } }, 'monitoring'],
   ])('rejects %o, naming %s', (raw, path) => {
     expect(() => parseStageConfig(raw)).toThrow(new RegExp(`${path.replace(/[.()]/g, '\\$&')}: `));
   });
@@ -135,5 +143,36 @@ describe('stage config: retries parked on the delivery queue', () => {
     expect(() =>
       parseStageConfig({ delivery: { retryScheduleSeconds: [300_000] }, deliveryQueue: { maxReceiveCount: 20 } }),
     ).toThrow(/delivery\.retryScheduleSeconds: the longest delay with jitter \(360000 s\)/);
+  });
+});
+
+describe('stage config: monitoring', () => {
+  it('takes an alarm e-mail and thresholds', () => {
+    const config = parseStageConfig({
+      monitoring: { alarmEmail: 'oncall@example.com', maxOldestMessageAgeSeconds: 300, minSuccessRatePercent: 99.9 },
+    });
+
+    expect(config.monitoring).toEqual({
+      alarmEmail: 'oncall@example.com',
+      maxOldestMessageAgeSeconds: 300,
+      minSuccessRatePercent: 99.9,
+    });
+  });
+
+  it('gives the delivery queue’s age alarm the longest retry wait on top of the allowed lag', () => {
+    // 24 h + 20 % jitter = 103 680 s of legitimate waiting, then 900 s of lag.
+    expect(deliveryQueueMaxAgeSeconds(DEFAULT_RETRY_DELAYS_SECONDS, 900)).toBe(104_580);
+    expect(deliveryQueueMaxAgeSeconds([5, 60], 300)).toBe(72 + 300);
+  });
+
+  it('rejects an allowed lag that would put the delivery queue’s age alarm past the queue’s retention', () => {
+    // 70 h + 20 % = 84 h of waiting, plus 12 h of lag = the 4-day retention: SQS drops the message first.
+    expect(() =>
+      parseStageConfig({
+        delivery: { retryScheduleSeconds: [60, 252_000] },
+        deliveryQueue: { maxReceiveCount: 20 },
+        monitoring: { maxOldestMessageAgeSeconds: 43_200 },
+      }),
+    ).toThrow(/monitoring\.maxOldestMessageAgeSeconds: with the longest retry wait \(302400 s\) the delivery queue's age alarm/);
   });
 });
