@@ -1,12 +1,7 @@
 import { ChangeMessageVisibilityCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import type { JobOutcome } from '../domain/delivery/delivery-worker.service.js';
+import { type JobOutcome, MAX_PARK_SECONDS } from '../domain/delivery/delivery-worker.service.js';
 
-/**
- * SQS's longest visibility timeout is 12 hours counted from the receive, not from the change; parking happens
- * within one invocation of the receive, so a 5-minute margin keeps the request inside the limit.
- */
-const MAX_VISIBILITY_SECONDS = 43_200 - 300;
 
 interface BatchLogger {
   error(message: string, ...extra: unknown[]): void;
@@ -22,7 +17,7 @@ export const parkWithVisibilityTimeout =
       new ChangeMessageVisibilityCommand({
         QueueUrl: queueUrl,
         ReceiptHandle: record.receiptHandle,
-        VisibilityTimeout: Math.min(seconds, MAX_VISIBILITY_SECONDS),
+        VisibilityTimeout: Math.min(seconds, MAX_PARK_SECONDS),
       }),
     );
   };

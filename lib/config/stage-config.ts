@@ -1,6 +1,6 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { z } from 'zod';
-import { MAX_QUEUE_DELAY_SECONDS } from '../../functions/domain/delivery/delivery-worker.service.js';
+import { MAX_PARK_SECONDS, MAX_QUEUE_DELAY_SECONDS } from '../../functions/domain/delivery/delivery-worker.service.js';
 import { DEFAULT_RETRY_DELAYS_SECONDS, DEFAULT_RETRY_POLICY } from '../../functions/domain/delivery/retry-policy.js';
 import { DELIVERY_RETENTION } from '../constructs/delivery-queue.js';
 import { VISIBILITY_TIMEOUT_FACTOR } from '../constructs/webhook-function.js';
@@ -17,7 +17,7 @@ const LogRetentionDays = z
 
 export { VISIBILITY_TIMEOUT_FACTOR };
 
-/** SQS's longest visibility timeout: the longest a not-yet-due delivery can be parked by one receive. */
+/** SQS's longest visibility timeout. */
 export const MAX_VISIBILITY_TIMEOUT_SECONDS = 43_200;
 /** How long a message stays on the delivery queue before SQS drops it (4 days). */
 export const DELIVERY_MESSAGE_RETENTION_SECONDS = DELIVERY_RETENTION.toSeconds();
@@ -32,11 +32,11 @@ export const longestRetryWaitSeconds = (retryScheduleSeconds: readonly number[])
 
 /**
  * Receives the worker spends parking the longest retry wait: the message is sent with SQS's longest delay
- * (15 min) and a due time, and each receive before the due time hides it for up to 12 hours again. With the
+ * (15 min) and a due time, and each receive before the due time hides it for up to MAX_PARK_SECONDS again. With the
  * default schedule (24 h + 20 % jitter) that is 3 receives.
  */
 export const parkingReceives = (retryScheduleSeconds: readonly number[]): number =>
-  Math.ceil(Math.max(0, longestRetryWaitSeconds(retryScheduleSeconds) - MAX_QUEUE_DELAY_SECONDS) / MAX_VISIBILITY_TIMEOUT_SECONDS);
+  Math.ceil(Math.max(0, longestRetryWaitSeconds(retryScheduleSeconds) - MAX_QUEUE_DELAY_SECONDS) / MAX_PARK_SECONDS);
 
 /**
  * The age past which a message on the delivery queue is stuck: a retry legitimately waits there for up to the

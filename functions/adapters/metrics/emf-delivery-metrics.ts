@@ -48,6 +48,6 @@ export class EmfDeliveryMetrics implements DeliveryMetrics {
 
   /** Writes the metrics stored during this invocation as one EMF line. */
   flush(): void {
-    this.metrics.publishStoredMetrics();
+    if (this.metrics.hasStoredMetrics()) this.metrics.publishStoredMetrics();
   }
 }

@@ -18,6 +18,11 @@ import { deliveryHeaders } from './signing.js';
 
 /** SQS's longest DelaySeconds; longer waits carry `notBefore` and are parked with visibility timeouts. */
 export const MAX_QUEUE_DELAY_SECONDS = 900;
+/**
+ * The longest park: SQS caps a message's visibility at 12 hours counted from its receive, and the park happens
+ * within the invocation that received it, which lasts at most Lambda's 15 minutes.
+ */
+export const MAX_PARK_SECONDS = 43_200 - 900;
 
 export type JobOutcome =
   /** The job is finished (delivered, retried by a new job, dead-lettered, or dropped); delete its message. */
