@@ -11,6 +11,7 @@ import { DeliveryJob } from '../../functions/contracts/delivery.schema.js';
 import { DeliveryWorker } from '../../functions/domain/delivery/delivery-worker.service.js';
 import { FanOut } from '../../functions/domain/delivery/fan-out.js';
 import { generateSecret } from '../../functions/domain/webhook.js';
+import { WebhookService } from '../../functions/domain/webhook.service.js';
 import { parkWithVisibilityTimeout, processSqsBatch } from '../../functions/handlers/sqs-batch.js';
 import { ulidIds } from '../../functions/handlers/wiring.js';
 import { EmbeddedSqs } from '../../local/embedded-sqs/embedded-sqs.js';
@@ -232,6 +233,19 @@ describe('endpoint health', () => {
         data: expect.objectContaining({ webhookId: health.failing.id, reason: disabled?.disabledReason }),
       }),
     ]);
+
+    // Re-enabling through the API clears the reason and the failure run.
+    const service = new WebhookService({
+      webhooks: health.webhooks,
+      destinations: { check: async () => undefined },
+      clock,
+      ids: ulidIds,
+      secretOverlapSeconds: 86_400,
+    });
+    await service.update(health.tenantId, health.failing.id, { enabled: true });
+    const reEnabled = await health.webhooks.get(health.tenantId, health.failing.id);
+    expect(reEnabled?.enabled).toBe(true);
+    for (const field of ['disabledReason', 'disabledAt', 'failingSince', 'consecutiveFailures']) expect(reEnabled).not.toHaveProperty(field);
     await health.close();
   });
 
