@@ -1,4 +1,4 @@
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { DeleteMessageBatchCommand, type Message, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 
 export interface EventSourceMappingOptions {
@@ -13,6 +13,24 @@ export interface EventSourceMappingOptions {
   readonly concurrency: number;
   readonly log: (line: string) => void;
 }
+
+/** A received message as Lambda's SQS event source hands it to a handler. */
+export const toSqsRecord = (message: Message, queueArn: string, region: string): SQSRecord => ({
+  messageId: message.MessageId ?? '',
+  receiptHandle: message.ReceiptHandle ?? '',
+  body: message.Body ?? '',
+  attributes: message.Attributes as unknown as SQSRecord['attributes'],
+  messageAttributes: Object.fromEntries(
+    Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [
+      name,
+      { dataType: value.DataType ?? 'String', ...(value.StringValue !== undefined && { stringValue: value.StringValue }) },
+    ]),
+  ),
+  md5OfBody: message.MD5OfBody ?? '',
+  eventSource: 'aws:sqs',
+  eventSourceARN: queueArn,
+  awsRegion: region,
+});
 
 /**
  * What Lambda's SQS event source mapping does, for local mode: long-polls the queue, invokes the handler with
@@ -34,22 +52,7 @@ export const startEventSourceMapping = (options: EventSourceMappingOptions) => {
           }),
         );
         if (Messages.length === 0) continue;
-        const records: SQSRecord[] = Messages.map((message) => ({
-          messageId: message.MessageId ?? '',
-          receiptHandle: message.ReceiptHandle ?? '',
-          body: message.Body ?? '',
-          attributes: message.Attributes as unknown as SQSRecord['attributes'],
-          messageAttributes: Object.fromEntries(
-            Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [
-              name,
-              { dataType: value.DataType ?? 'String', ...(value.StringValue !== undefined && { stringValue: value.StringValue }) },
-            ]),
-          ),
-          md5OfBody: message.MD5OfBody ?? '',
-          eventSource: 'aws:sqs',
-          eventSourceARN: options.queueArn,
-          awsRegion: options.region,
-        }));
+        const records = Messages.map((message) => toSqsRecord(message, options.queueArn, options.region));
         let failed: Set<string>;
         try {
           const response = await options.handler({ Records: records });

@@ -12,6 +12,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { motoEndpoint, resetMoto } from './emulators.js';
+import { toSqsRecord as toLambdaSqsRecord } from '../../../local/event-source-mapping.js';
 
 /**
  * The real AWS SDK v3 clients, pointed at the moto server the `aws` Jest project's global setup starts
@@ -171,19 +172,4 @@ export const eventually = async <T>(probe: () => Promise<T | undefined>, timeout
 export const parseBody = (message: Message): Record<string, unknown> => JSON.parse(message.Body ?? 'null') as Record<string, unknown>;
 
 /** A received message as Lambda's SQS event source hands it to a handler. */
-export const toSqsRecord = (message: Message, queue: MotoQueue): SQSRecord => ({
-  messageId: message.MessageId!,
-  receiptHandle: message.ReceiptHandle!,
-  body: message.Body ?? '',
-  attributes: message.Attributes as unknown as SQSRecord['attributes'],
-  messageAttributes: Object.fromEntries(
-    Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [
-      name,
-      { dataType: value.DataType ?? 'String', ...(value.StringValue !== undefined && { stringValue: value.StringValue }) },
-    ]),
-  ),
-  md5OfBody: message.MD5OfBody ?? '',
-  eventSource: 'aws:sqs',
-  eventSourceARN: queue.arn,
-  awsRegion: MOTO_REGION,
-});
+export const toSqsRecord = (message: Message, queue: MotoQueue): SQSRecord => toLambdaSqsRecord(message, queue.arn, MOTO_REGION);
