@@ -1,0 +1,113 @@
+import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import type { DeliveryJob, WebhookPayload } from '../../../functions/contracts/delivery.schema.js';
+import { findEventType } from '../../../functions/contracts/event-catalogue.js';
+import { deliveryIdFor } from '../../../functions/domain/delivery/delivery-id.js';
+import type { DeliveryRecord } from '../../../functions/domain/delivery/delivery.ports.js';
+import { generateSecret, type WebhookRecord } from '../../../functions/domain/webhook.js';
+import { ulidIds } from '../../../functions/handlers/wiring.js';
+
+export const EVENT_TYPE = 'order.created';
+/** The catalogue's own example of an `order.created` payload: a realistic, small event (~0.2 KB). */
+export const exampleData = () => structuredClone(findEventType(EVENT_TYPE)!.example) as Record<string, unknown>;
+
+export const makeWebhook = (tenantId: string, url: string, events: readonly string[] = [EVENT_TYPE]): WebhookRecord => {
+  const now = new Date().toISOString();
+  return {
+    tenantId,
+    id: ulidIds.webhookId(),
+    name: new URL(url).host,
+    url,
+    events: [...events],
+    enabled: true,
+    secret: generateSecret(),
+    version: 1,
+    createdAt: now,
+    updatedAt: now,
+  };
+};
+
+export const makeEvent = (id: string): WebhookPayload => ({
+  id,
+  type: EVENT_TYPE,
+  timestamp: new Date().toISOString(),
+  data: exampleData(),
+});
+
+/** A pending delivery of `event` to `webhook` and the job that makes its first attempt. */
+export const makeDelivery = (webhook: WebhookRecord, event: WebhookPayload): { record: DeliveryRecord; job: DeliveryJob } => {
+  const id = deliveryIdFor(event.id, webhook.id, new Date(event.timestamp));
+  const now = new Date().toISOString();
+  return {
+    record: {
+      id,
+      tenantId: webhook.tenantId,
+      webhookId: webhook.id,
+      event,
+      status: 'pending',
+      attempts: [],
+      createdAt: now,
+      updatedAt: now,
+    },
+    job: { deliveryId: id, tenantId: webhook.tenantId, webhookId: webhook.id, event, attempt: 1 },
+  };
+};
+
+let messageSequence = 0;
+/** An SQS record as Lambda's event source mapping hands it to the function. */
+export const sqsRecord = (body: unknown, queueArn: string, messageAttributes: SQSRecord['messageAttributes'] = {}): SQSRecord => {
+  messageSequence += 1;
+  const now = String(Date.now());
+  return {
+    messageId: `00000000-0000-4000-8000-${String(messageSequence).padStart(12, '0')}`,
+    receiptHandle: `bench-receipt-${messageSequence}`,
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    attributes: {
+      ApproximateReceiveCount: '1',
+      SentTimestamp: now,
+      SenderId: 'AIDABENCH',
+      ApproximateFirstReceiveTimestamp: now,
+    },
+    messageAttributes,
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: queueArn,
+    awsRegion: 'us-east-1',
+  };
+};
+
+/** Splits records into SQS events of at most `size` records (the event source mapping's batch size). */
+export const batchesOf = (records: readonly SQSRecord[], size = 10): SQSEvent[] => {
+  const batches: SQSEvent[] = [];
+  for (let offset = 0; offset < records.length; offset += size) batches.push({ Records: records.slice(offset, offset + size) });
+  return batches;
+};
+
+/** Runs `work` over `items` with at most `concurrency` in flight. */
+export const forEachConcurrently = async <T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<unknown>) => {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) {
+        const item = items[next++]!;
+        await work(item);
+      }
+    }),
+  );
+};
+
+/** Counts the bytes and lines this process writes to stdout and stderr (the function's log, as on Lambda). */
+export const countLogOutput = () => {
+  const totals = { bytes: 0, lines: 0 };
+  for (const stream of [process.stdout, process.stderr]) {
+    const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
+    stream.write = ((chunk: unknown, ...rest: unknown[]) => {
+      const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8');
+      totals.bytes += Buffer.byteLength(text, 'utf8');
+      totals.lines += text.split('\n').length - 1;
+      return write(chunk, ...rest);
+    }) as typeof stream.write;
+  }
+  return {
+    snapshot: () => ({ ...totals }),
+  };
+};

@@ -1,0 +1,164 @@
+import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { DynamoDeliveryRepository } from '../../../functions/adapters/dynamodb/delivery.repository.js';
+import { DynamoWebhookRepository } from '../../../functions/adapters/dynamodb/webhook.repository.js';
+import { createUndiciSender } from '../../../functions/adapters/http/undici-sender.js';
+import { EmfDeliveryMetrics } from '../../../functions/adapters/metrics/emf-delivery-metrics.js';
+import { SqsDeadLetterSink, SqsDeliveryJobQueue, SqsRejectedEventSink } from '../../../functions/adapters/sqs/delivery-queue.js';
+import { DeliveryJob } from '../../../functions/contracts/delivery.schema.js';
+import { DeliveryWorker } from '../../../functions/domain/delivery/delivery-worker.service.js';
+import { EventRouter } from '../../../functions/domain/delivery/event-router.service.js';
+import { FanOut } from '../../../functions/domain/delivery/fan-out.js';
+import { DEFAULT_RETRY_POLICY } from '../../../functions/domain/delivery/retry-policy.js';
+import { USER_AGENT } from '../../../functions/domain/delivery/signing.js';
+import { createLogger } from '../../../functions/handlers/logger.js';
+import { parkWithVisibilityTimeout, processSqsBatch } from '../../../functions/handlers/sqs-batch.js';
+import { systemClock } from '../../../functions/handlers/wiring.js';
+
+type Handler = (event: SQSEvent) => Promise<SQSBatchResponse>;
+
+export interface QueueUrls {
+  readonly events: string;
+  readonly deliveries: string;
+  readonly deliveryDeadLetters: string;
+  readonly rejectedEvents: string;
+}
+
+/**
+ * The event router's handler, wired exactly as `functions/handlers/event-router.handler.ts` wires it, but on
+ * clients the benchmark passes in (so a middleware can count their requests).
+ */
+export const assembleRouter = (deps: { db: DynamoDBDocumentClient; sqs: SQSClient; tableName: string; queueUrls: QueueUrls }): Handler => {
+  const logger = createLogger('event-router');
+  const metrics = new EmfDeliveryMetrics('event-router');
+  const router = new EventRouter({
+    webhooks: new DynamoWebhookRepository(deps.db, deps.tableName, systemClock),
+    deliveries: new DynamoDeliveryRepository(deps.db, deps.tableName, systemClock),
+    jobs: new SqsDeliveryJobQueue(deps.sqs, deps.queueUrls.deliveries),
+    rejected: new SqsRejectedEventSink(deps.sqs, deps.queueUrls.rejectedEvents),
+    clock: systemClock,
+    logger,
+    metrics,
+  });
+  const parseBody = (body: string): unknown => {
+    try {
+      return JSON.parse(body);
+    } catch {
+      return body;
+    }
+  };
+  return async (event) => {
+    try {
+      return await processSqsBatch(
+        event,
+        async (record) => {
+          await router.route(parseBody(record.body));
+          return { kind: 'done' };
+        },
+        { logger },
+      );
+    } finally {
+      metrics.flush();
+    }
+  };
+};
+
+/** The delivery worker's handler, wired as `functions/handlers/delivery-worker.handler.ts` wires it. */
+export const assembleWorker = (deps: { db: DynamoDBDocumentClient; sqs: SQSClient; tableName: string; queueUrls: QueueUrls }): Handler => {
+  const logger = createLogger('delivery-worker');
+  const metrics = new EmfDeliveryMetrics('delivery-worker');
+  const webhooks = new DynamoWebhookRepository(deps.db, deps.tableName, systemClock);
+  const deliveries = new DynamoDeliveryRepository(deps.db, deps.tableName, systemClock);
+  const jobs = new SqsDeliveryJobQueue(deps.sqs, deps.queueUrls.deliveries);
+  const worker = new DeliveryWorker({
+    webhooks,
+    deliveries,
+    jobs,
+    deadLetters: new SqsDeadLetterSink(deps.sqs, deps.queueUrls.deliveryDeadLetters),
+    sender: createUndiciSender({
+      connectTimeoutMs: 5000,
+      requestTimeoutMs: 15_000,
+      allowPrivateDestinations: true,
+      allowHttp: true,
+      userAgent: USER_AGENT,
+    }),
+    clock: systemClock,
+    retryPolicy: DEFAULT_RETRY_POLICY,
+    health: { disableAfterSeconds: 5 * 86_400, minFailures: 10 },
+    fanOut: new FanOut({ webhooks, deliveries, jobs, clock: systemClock }),
+    logger,
+    metrics,
+  });
+  return async (event) => {
+    try {
+      return await processSqsBatch(event, (record) => worker.process(DeliveryJob.parse(JSON.parse(record.body))), {
+        logger,
+        park: parkWithVisibilityTimeout(deps.sqs, deps.queueUrls.deliveries),
+      });
+    } finally {
+      metrics.flush();
+    }
+  };
+};
+
+/**
+ * What Lambda's SQS event source mapping does for one function, until the queue is drained: receive up to 10,
+ * invoke, delete what the handler did not report failed (as `local/event-source-mapping.ts` does, with short polls
+ * so the drain ends). The final empty receive is counted by the caller's counter like any other.
+ */
+export const drainQueue = async (options: {
+  sqs: SQSClient;
+  queueUrl: string;
+  queueArn: string;
+  handler: Handler;
+  batchSize?: number;
+}): Promise<{ invocations: number; records: number; failed: number; invocationMs: number[] }> => {
+  const invocationMs: number[] = [];
+  let records = 0;
+  let failed = 0;
+  for (;;) {
+    const { Messages = [] } = await options.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: options.queueUrl,
+        MaxNumberOfMessages: options.batchSize ?? 10,
+        WaitTimeSeconds: 0,
+        MessageSystemAttributeNames: ['All'],
+        MessageAttributeNames: ['All'],
+      }),
+    );
+    if (Messages.length === 0) break;
+    const batch: SQSRecord[] = Messages.map((message) => ({
+      messageId: message.MessageId ?? '',
+      receiptHandle: message.ReceiptHandle ?? '',
+      body: message.Body ?? '',
+      attributes: message.Attributes as unknown as SQSRecord['attributes'],
+      messageAttributes: Object.fromEntries(
+        Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [
+          name,
+          { dataType: value.DataType ?? 'String', ...(value.StringValue !== undefined && { stringValue: value.StringValue }) },
+        ]),
+      ),
+      md5OfBody: message.MD5OfBody ?? '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: options.queueArn,
+      awsRegion: 'us-east-1',
+    }));
+    const started = performance.now();
+    const response = await options.handler({ Records: batch });
+    invocationMs.push(performance.now() - started);
+    const failedIds = new Set(response.batchItemFailures.map((failure) => failure.itemIdentifier));
+    records += batch.length;
+    failed += failedIds.size;
+    const done = batch.filter((record) => !failedIds.has(record.messageId));
+    if (done.length > 0) {
+      await options.sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: options.queueUrl,
+          Entries: done.map((record, index) => ({ Id: String(index), ReceiptHandle: record.receiptHandle })),
+        }),
+      );
+    }
+  }
+  return { invocations: invocationMs.length, records, failed, invocationMs };
+};
