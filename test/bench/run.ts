@@ -10,7 +10,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { runApi } from './benchmarks/api.js';
 import { runColdStart } from './benchmarks/cold-start.js';
-import { costPerMillion, PRICES, workerDurationSensitivity } from './benchmarks/cost.js';
+import { costPerMillion, FUNCTION_MEMORY_MB, PRICES, workerDurationSensitivity } from './benchmarks/cost.js';
 import { runEndToEnd } from './benchmarks/e2e.js';
 import { runFanOut } from './benchmarks/fan-out.js';
 import { runRequests } from './benchmarks/requests.js';
@@ -28,7 +28,7 @@ const PROFILES = {
     api: { iterations: 1000, warmup: 100 },
     requests: { events: 200, fanOuts: [1, 10] },
     fanOut: { sizes: [1, 10, 100, 1000], others: 10_000, eventsPerSize: 5 },
-    e2e: { rates: [100, 1000], seconds: 30, baselineSeconds: 5, drainSeconds: 30 },
+    e2e: { rates: [10, 100, 1000], seconds: 30, baselineSeconds: 5, drainSeconds: 30 },
   },
   smoke: {
     throughput: { count: 40, warmup: 10, repetitions: 1, webhooks: 2 },
@@ -214,10 +214,17 @@ try {
         };
         return { webhooksPerEvent: row.webhooksPerEvent, inputs, ...costPerMillion(inputs) };
       });
+      const receiverMs = [0, 100, 500, 2000, 15_000];
+      // Lambda gives a function CPU in proportion to its memory: one vCPU at 1,769 MB.
+      const cpuShare = FUNCTION_MEMORY_MB.worker / 1769;
+      const workerCpuMsPerDelivery =
+        results.throughput?.variants.find((row) => row.variant === 'handlerSeparateStorage')?.cpuMsPerDelivery ?? Number.NaN;
       const cost: CostResult = {
         prices: { ...PRICES },
         byFanOut,
-        workerDurationSensitivity: workerDurationSensitivity(workerInvocationMs, [0, 100, 500, 2000, 15_000]),
+        workerDurationSensitivity: workerDurationSensitivity(workerInvocationMs, receiverMs),
+        workerDurationSensitivityCpuScaled: workerDurationSensitivity((workerCpuMsPerDelivery * 10) / cpuShare, receiverMs),
+        cpuScaling: `${workerCpuMsPerDelivery} CPU ms/delivery × 10 ÷ ${round(cpuShare, 3)} vCPU at ${FUNCTION_MEMORY_MB.worker} MB`,
         comparisons: [
           {
             item: 'EventBridge API destinations, invocations',

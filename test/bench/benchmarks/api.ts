@@ -9,7 +9,8 @@ export interface ApiRow {
   readonly handler: LatencySummary;
   readonly bare: LatencySummary;
   readonly overheadP50Ms: number;
-  readonly ratioP50: number;
+  /** null when the bare call is too fast for a meaningful ratio. */
+  readonly ratioP50: number | null;
 }
 
 /** Benchmark 3: each API handler in-process against dynalite (another process), next to its bare store call. */

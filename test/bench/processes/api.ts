@@ -226,7 +226,7 @@ serveParent({
         handler,
         bare,
         overheadP50Ms: round(handler.p50 - bare.p50, 3),
-        ratioP50: round(handler.p50 / bare.p50, 2),
+        ratioP50: bare.p50 > 0.01 ? round(handler.p50 / bare.p50, 2) : null,
       };
     }
     return results;
