@@ -6,7 +6,7 @@ import { EmfDeliveryMetrics } from '../adapters/metrics/emf-delivery-metrics.js'
 import { withXRaySubsegments } from '../adapters/tracing/xray-traced-sender.js';
 import { SqsDeadLetterSink, SqsDeliveryJobQueue } from '../adapters/sqs/delivery-queue.js';
 import { DeliveryJob } from '../contracts/delivery.schema.js';
-import { DeliveryWorker } from '../domain/delivery/delivery-worker.service.js';
+import { attemptClaimSeconds, DeliveryWorker } from '../domain/delivery/delivery-worker.service.js';
 import { FanOut } from '../domain/delivery/fan-out.js';
 import { DEFAULT_RETRY_POLICY } from '../domain/delivery/retry-policy.js';
 import { USER_AGENT } from '../domain/delivery/signing.js';
@@ -43,6 +43,7 @@ const worker = new DeliveryWorker({
   sender,
   clock: systemClock,
   retryPolicy: { ...DEFAULT_RETRY_POLICY, delaysSeconds: env.RETRY_SCHEDULE },
+  attemptClaimSeconds: attemptClaimSeconds(env.CONNECT_TIMEOUT_MS + env.REQUEST_TIMEOUT_MS),
   health: { disableAfterSeconds: env.AUTO_DISABLE_AFTER_SECONDS, minFailures: env.AUTO_DISABLE_MIN_FAILURES },
   fanOut: new FanOut({ webhooks, deliveries, jobs, clock: systemClock }),
   logger,

@@ -30,6 +30,7 @@ let sqsServer: EmbeddedSqs;
 let sqs: SQSClient;
 let receiver: Server;
 let hits = 0;
+let slowHits = 0;
 
 beforeAll(async () => {
   store = await startTestTable();
@@ -41,7 +42,12 @@ beforeAll(async () => {
     useQueueUrlAsEndpoint: false,
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
   });
-  receiver = createServer((_request, response) => {
+  receiver = createServer((request, response) => {
+    if (request.url === '/slow-ok') {
+      slowHits += 1;
+      setTimeout(() => response.writeHead(204).end(), 300);
+      return;
+    }
     hits += 1;
     response.writeHead(503).end('down for maintenance');
   });
@@ -72,6 +78,7 @@ it('waits an hour between attempts by queueing with the maximum delay, then park
     sender,
     clock,
     retryPolicy: { delaysSeconds: [3600], jitter: 0 },
+    attemptClaimSeconds: 45,
     health: { disableAfterSeconds: 5 * 86_400, minFailures: 10 },
     fanOut: new FanOut({ webhooks, deliveries, jobs: new SqsDeliveryJobQueue(sqs, deliveriesQueue), clock }),
     logger: { info: () => undefined, warn: () => undefined },
@@ -174,6 +181,7 @@ describe('endpoint health', () => {
       sender,
       clock,
       retryPolicy: { delaysSeconds: options.retries, jitter: 0 },
+      attemptClaimSeconds: 45,
       health: { disableAfterSeconds: 5 * 86_400, minFailures: options.minFailures },
       fanOut: new FanOut({ webhooks, deliveries, jobs, clock }),
       logger: { info: () => undefined, warn: () => undefined },
@@ -272,5 +280,86 @@ describe('endpoint health', () => {
       }),
     ]);
     await health.close();
+  });
+});
+
+describe('two copies of one job (an event published twice, a message received twice)', () => {
+  const setup = async () => {
+    const webhooks = new DynamoWebhookRepository(store.db, store.tableName, clock);
+    const deliveries = new DynamoDeliveryRepository(store.db, store.tableName, clock);
+    const jobs = new SqsDeliveryJobQueue(sqs, sqsServer.createQueue(`copies-${Math.random().toString(36).slice(2)}`));
+    const sender = createUndiciSender({ allowPrivateDestinations: true, allowHttp: true });
+    const worker = new DeliveryWorker({
+      webhooks,
+      deliveries,
+      jobs,
+      deadLetters: new SqsDeadLetterSink(sqs, sqsServer.createQueue(`copies-dlq-${Math.random().toString(36).slice(2)}`)),
+      sender,
+      clock,
+      retryPolicy: { delaysSeconds: [60], jitter: 0 },
+      attemptClaimSeconds: 45,
+      health: { disableAfterSeconds: 5 * 86_400, minFailures: 10 },
+      fanOut: new FanOut({ webhooks, deliveries, jobs, clock }),
+      logger: { info: () => undefined, warn: () => undefined },
+      metrics: new EmfDeliveryMetrics('delivery-worker'),
+    });
+    const tenantId = `tenant${Math.random().toString(36).slice(2, 8)}`;
+    const webhook = {
+      tenantId,
+      id: ulidIds.webhookId(),
+      name: 'slow',
+      url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/slow-ok`,
+      events: ['order.created'],
+      enabled: true,
+      secret: generateSecret(),
+      version: 1,
+      createdAt: clock.now().toISOString(),
+      updatedAt: clock.now().toISOString(),
+    };
+    await webhooks.create(webhook);
+    const event = { id: `evt_${ulidIds.eventId()}`, type: 'order.created', timestamp: clock.now().toISOString(), data: {} };
+    const deliveryId = ulidIds.deliveryId();
+    await deliveries.createIfAbsent({
+      id: deliveryId,
+      tenantId,
+      webhookId: webhook.id,
+      event,
+      status: 'pending',
+      attempts: [],
+      createdAt: event.timestamp,
+      updatedAt: event.timestamp,
+    });
+    const job = { deliveryId, tenantId, webhookId: webhook.id, event, attempt: 1 };
+    const key = { tenantId, webhookId: webhook.id, deliveryId };
+    return { worker, deliveries, job, key, close: () => sender.close() };
+  };
+
+  it('POSTs once when processed at the same time: the copy waits while the attempt is in flight, then is dropped', async () => {
+    const { worker, deliveries, job, key, close } = await setup();
+    const before = slowHits;
+
+    const outcomes = await Promise.all([worker.process(job), worker.process(job)]);
+
+    expect(slowHits - before).toBe(1);
+    expect(outcomes).toEqual(expect.arrayContaining([{ kind: 'done' }, { kind: 'park', seconds: 45 }]));
+    expect(await deliveries.get(key)).toMatchObject({ status: 'succeeded', attempts: [{ attempt: 1, statusCode: 204 }] });
+    expect(await worker.process(job)).toEqual({ kind: 'done' }); // the parked copy, when it surfaces
+    expect(slowHits - before).toBe(1);
+    await close();
+  });
+
+  it('makes the attempt once the claim of a worker that died mid-attempt has lapsed', async () => {
+    const { worker, deliveries, job, key, close } = await setup();
+    const before = slowHits;
+    await deliveries.claimAttempt(key, 1, new Date(now + 45_000)); // a worker claimed, then died before recording
+
+    expect(await worker.process(job)).toEqual({ kind: 'park', seconds: 45 });
+    expect(slowHits - before).toBe(0);
+    now += 45_000;
+    expect(await worker.process(job)).toEqual({ kind: 'done' });
+
+    expect(slowHits - before).toBe(1);
+    expect(await deliveries.get(key)).toMatchObject({ status: 'succeeded', attempts: [{ attempt: 1 }] });
+    await close();
   });
 });

@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { DeliveryAttempt, DeliveryStatus } from '../../contracts/delivery.schema.js';
 import type {
+  AttemptClaim,
   DeliveryKey,
   DeliveryProgress,
   DeliveryRecord,
@@ -19,6 +20,9 @@ import { DELIVERY_SK_PREFIX, itemKeys, tableDesign } from './table-design.js';
 
 export const DEFAULT_DELIVERY_RETENTION_DAYS = 30;
 const MAX_PAGES_PER_LIST = 10;
+/** The attempt a worker is making and when its claim lapses (epoch ms); see claimAttempt. */
+const CLAIMED_ATTEMPT = 'claimedAttempt';
+const CLAIM_EXPIRES_AT = 'claimExpiresAt';
 
 /**
  * Deliveries and their attempt log, one item per delivery under its webhook, newest first by id. Items expire
@@ -55,14 +59,8 @@ export class DynamoDeliveryRepository implements DeliveryRepository {
   }
 
   async get(key: DeliveryKey): Promise<DeliveryRecord | undefined> {
-    const { Item } = await this.db.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: itemKeys.delivery(key.tenantId, key.webhookId, key.deliveryId),
-        ConsistentRead: true,
-      }),
-    );
-    return Item && !this.isExpired(Item) ? fromItem(Item) : undefined;
+    const item = await this.readItem(key);
+    return item && fromItem(item);
   }
 
   async list(
@@ -100,6 +98,42 @@ export class DynamoDeliveryRepository implements DeliveryRepository {
     const last = pageItems.at(-1);
     const more = items.length > page.limit || (startKey !== undefined && pageItems.length === page.limit);
     return more && last ? { items: pageItems, lastId: last.id } : { items: pageItems };
+  }
+
+  async claimAttempt(key: DeliveryKey, attempt: number, until: Date): Promise<AttemptClaim> {
+    const now = this.clock.now().getTime();
+    try {
+      const { Attributes } = await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: itemKeys.delivery(key.tenantId, key.webhookId, key.deliveryId),
+          UpdateExpression: 'SET #claimedAttempt = :attempt, #claimExpiresAt = :until',
+          ConditionExpression:
+            'attribute_exists(pk) AND #expiresAt > :nowSeconds AND size(attempts) < :attempt AND ' +
+            '(attribute_not_exists(#claimedAttempt) OR #claimedAttempt < :attempt OR #claimExpiresAt <= :now)',
+          ExpressionAttributeNames: {
+            '#claimedAttempt': CLAIMED_ATTEMPT,
+            '#claimExpiresAt': CLAIM_EXPIRES_AT,
+            '#expiresAt': tableDesign.timeToLiveAttribute,
+          },
+          ExpressionAttributeValues: {
+            ':attempt': attempt,
+            ':until': until.getTime(),
+            ':now': now,
+            ':nowSeconds': Math.floor(now / 1000),
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return { kind: 'claimed', delivery: fromItem(Attributes ?? {}) };
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+    }
+    const item = await this.readItem(key);
+    if (!item) return { kind: 'missing' };
+    if (fromItem(item).attempts.length >= attempt) return { kind: 'made' };
+    // Held by another worker; if its claim lapsed between the two reads, the caller tries again in a second.
+    return { kind: 'held', until: new Date(Math.max(Number(item[CLAIM_EXPIRES_AT]), now + 1000)) };
   }
 
   async recordAttempt(key: DeliveryKey, attempt: DeliveryAttempt, progress: DeliveryProgress): Promise<void> {
@@ -150,6 +184,18 @@ export class DynamoDeliveryRepository implements DeliveryRepository {
     );
   }
 
+  /** The stored item, unless it is past its retention. */
+  private async readItem(key: DeliveryKey): Promise<Record<string, unknown> | undefined> {
+    const { Item } = await this.db.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: itemKeys.delivery(key.tenantId, key.webhookId, key.deliveryId),
+        ConsistentRead: true,
+      }),
+    );
+    return Item && !this.isExpired(Item) ? Item : undefined;
+  }
+
   private isExpired(item: Record<string, unknown>): boolean {
     const expiresAt = item[tableDesign.timeToLiveAttribute];
     return typeof expiresAt === 'number' && expiresAt <= Math.floor(this.clock.now().getTime() / 1000);
@@ -157,6 +203,13 @@ export class DynamoDeliveryRepository implements DeliveryRepository {
 }
 
 const fromItem = (item: Record<string, unknown>): DeliveryRecord => {
-  const { pk: _pk, sk: _sk, [tableDesign.timeToLiveAttribute]: _expiresAt, ...record } = item;
+  const {
+    pk: _pk,
+    sk: _sk,
+    [tableDesign.timeToLiveAttribute]: _expiresAt,
+    [CLAIMED_ATTEMPT]: _claimedAttempt,
+    [CLAIM_EXPIRES_AT]: _claimExpiresAt,
+    ...record
+  } = item;
   return record as unknown as DeliveryRecord;
 };

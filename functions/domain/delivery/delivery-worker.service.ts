@@ -23,6 +23,12 @@ export const MAX_QUEUE_DELAY_SECONDS = 900;
  * within the invocation that received it, which lasts at most Lambda's 15 minutes.
  */
 export const MAX_PARK_SECONDS = 43_200 - 900;
+/** Beyond the longest POST, how long a claim on an attempt lasts: time to record it and queue what follows. */
+export const ATTEMPT_CLAIM_MARGIN_SECONDS = 30;
+
+/** How long a worker holds an attempt (see DeliveryRepository.claimAttempt) whose POST may last `sendTimeoutMs`. */
+export const attemptClaimSeconds = (sendTimeoutMs: number): number =>
+  Math.ceil(sendTimeoutMs / 1000) + ATTEMPT_CLAIM_MARGIN_SECONDS;
 
 export type JobOutcome =
   /** The job is finished (delivered, retried by a new job, dead-lettered, or dropped); delete its message. */
@@ -52,6 +58,8 @@ export class DeliveryWorker {
       readonly sender: WebhookSender;
       readonly clock: Clock;
       readonly retryPolicy: RetryPolicy;
+      /** How long a worker holds the attempt it is making; see attemptClaimSeconds. */
+      readonly attemptClaimSeconds: number;
       /** Auto-disable: a webhook whose every attempt failed for this long, with at least this many failures. */
       readonly health: { readonly disableAfterSeconds: number; readonly minFailures: number };
       /** Delivers the platform's operational events (webhook.disabled, delivery.exhausted). */
@@ -69,15 +77,30 @@ export class DeliveryWorker {
     }
     const key: DeliveryKey = { tenantId: job.tenantId, webhookId: job.webhookId, deliveryId: job.deliveryId };
     const fields = { ...key, eventId: job.event.id, eventType: job.event.type, attempt: job.attempt };
-    const delivery = await this.deps.deliveries.get(key);
-    if (delivery && delivery.attempts.length >= job.attempt) {
+    // Claimed before anything is sent: two copies of this job (an event published twice, a message received
+    // twice) must not both POST. A copy arriving while the claim is held waits for it to be kept or to lapse.
+    const claim = await this.deps.deliveries.claimAttempt(
+      key,
+      job.attempt,
+      new Date(now.getTime() + this.deps.attemptClaimSeconds * 1000),
+    );
+    if (claim.kind === 'made') {
       this.deps.logger.info('duplicate job dropped: attempt already made', fields);
       return { kind: 'done' };
     }
+    if (claim.kind === 'held') {
+      this.deps.logger.info('duplicate job parked: attempt in progress elsewhere', fields);
+      return { kind: 'park', seconds: Math.ceil((claim.until.getTime() - now.getTime()) / 1000) };
+    }
+    if (claim.kind === 'missing') {
+      this.deps.logger.warn('job dropped: its delivery is past retention', fields);
+      return { kind: 'done' };
+    }
+    const { delivery } = claim;
     const webhook = await this.deps.webhooks.get(job.tenantId, job.webhookId);
     if (!webhook || !webhook.enabled) {
       const lastError = webhook ? 'webhook_disabled' : 'webhook_deleted';
-      if (delivery) await this.deps.deliveries.updateProgress(key, { status: 'failed', lastError });
+      await this.deps.deliveries.updateProgress(key, { status: 'failed', lastError });
       this.deps.logger.info('delivery stopped', { ...fields, reason: lastError });
       return { kind: 'done' };
     }
@@ -142,7 +165,7 @@ export class DeliveryWorker {
     // job is redelivered and repeated, whereas the other order could record an attempt whose follow-up is lost.
     if (delaySeconds === undefined) {
       if (!job.manual) {
-        const attempts = [...(delivery?.attempts ?? []), attempt];
+        const attempts = [...delivery.attempts, attempt];
         await this.deps.deadLetters.deadLetter({ job, attempts, lastError: verdict.error, at: now.toISOString() });
         this.deps.metrics.deadLettered();
         this.deps.logger.warn('delivery dead-lettered', { ...fields, lastError: verdict.error, attempts: attempts.length });

@@ -27,6 +27,17 @@ export interface DeliveryProgress {
   readonly lastError?: string;
 }
 
+/** The outcome of claiming an attempt of a delivery (see DeliveryRepository.claimAttempt). */
+export type AttemptClaim =
+  /** The caller makes the attempt; `delivery` is the record as it stands. */
+  | { readonly kind: 'claimed'; readonly delivery: DeliveryRecord }
+  /** The attempt is already recorded. */
+  | { readonly kind: 'made' }
+  /** Another worker holds the claim until `until`; if it has not recorded the attempt by then, it can be claimed again. */
+  | { readonly kind: 'held'; readonly until: Date }
+  /** No such delivery (past its retention). */
+  | { readonly kind: 'missing' };
+
 export interface DeliveryRepository {
   /** Stores a new delivery; when one with the same id exists, leaves it untouched and returns it. */
   createIfAbsent(delivery: DeliveryRecord): Promise<{ created: boolean; delivery: DeliveryRecord }>;
@@ -37,6 +48,12 @@ export interface DeliveryRepository {
     webhookId: string,
     page: { limit: number; afterId?: string; status?: DeliveryStatus },
   ): Promise<{ items: DeliveryRecord[]; lastId?: string }>;
+  /**
+   * Claims attempt `attempt` for the caller until `until`, atomically, so two copies of one job (an event published
+   * twice, a queue message delivered twice) never make the same attempt at once. A claim lapses at `until`, so a
+   * worker that dies mid-attempt holds nothing up for longer.
+   */
+  claimAttempt(key: DeliveryKey, attempt: number, until: Date): Promise<AttemptClaim>;
   /** Appends an attempt and moves the delivery on. */
   recordAttempt(key: DeliveryKey, attempt: DeliveryAttempt, progress: DeliveryProgress): Promise<void>;
   /** Moves the delivery on without an attempt (webhook gone, manual retry queued). */

@@ -7,7 +7,7 @@ import { createUndiciSender } from '../../../functions/adapters/http/undici-send
 import { EmfDeliveryMetrics } from '../../../functions/adapters/metrics/emf-delivery-metrics.js';
 import { SqsDeadLetterSink, SqsDeliveryJobQueue, SqsRejectedEventSink } from '../../../functions/adapters/sqs/delivery-queue.js';
 import { DeliveryJob } from '../../../functions/contracts/delivery.schema.js';
-import { DeliveryWorker } from '../../../functions/domain/delivery/delivery-worker.service.js';
+import { attemptClaimSeconds, DeliveryWorker } from '../../../functions/domain/delivery/delivery-worker.service.js';
 import { EventRouter } from '../../../functions/domain/delivery/event-router.service.js';
 import { FanOut } from '../../../functions/domain/delivery/fan-out.js';
 import { DEFAULT_RETRY_POLICY } from '../../../functions/domain/delivery/retry-policy.js';
@@ -85,6 +85,7 @@ export const assembleWorker = (deps: { db: DynamoDBDocumentClient; sqs: SQSClien
     }),
     clock: systemClock,
     retryPolicy: DEFAULT_RETRY_POLICY,
+    attemptClaimSeconds: attemptClaimSeconds(20_000),
     health: { disableAfterSeconds: 5 * 86_400, minFailures: 10 },
     fanOut: new FanOut({ webhooks, deliveries, jobs, clock: systemClock }),
     logger,

@@ -7,7 +7,7 @@ import { DynamoWebhookRepository } from '../../../functions/adapters/dynamodb/we
 import { createUndiciSender } from '../../../functions/adapters/http/undici-sender.js';
 import { EmfDeliveryMetrics } from '../../../functions/adapters/metrics/emf-delivery-metrics.js';
 import { DeliveryJob } from '../../../functions/contracts/delivery.schema.js';
-import { DeliveryWorker } from '../../../functions/domain/delivery/delivery-worker.service.js';
+import { attemptClaimSeconds, DeliveryWorker } from '../../../functions/domain/delivery/delivery-worker.service.js';
 import type { DeliveryKey, DeliveryRecord, DeliveryRepository } from '../../../functions/domain/delivery/delivery.ports.js';
 import { DEFAULT_RETRY_POLICY } from '../../../functions/domain/delivery/retry-policy.js';
 import { USER_AGENT } from '../../../functions/domain/delivery/signing.js';
@@ -66,6 +66,12 @@ const setupMemory = (sinkUrl: string, webhookCount: number) => {
       return { created: true, delivery };
     },
     get: async (key) => records.get(keyOf(key)),
+    // One worker per process here, so no other holder of a claim can exist.
+    claimAttempt: async (key, attempt) => {
+      const record = records.get(keyOf(key));
+      if (!record) return { kind: 'missing' };
+      return record.attempts.length >= attempt ? { kind: 'made' } : { kind: 'claimed', delivery: record };
+    },
     list: async () => ({ items: [] }),
     recordAttempt: async (key, attempt, progress) => {
       const record = records.get(keyOf(key));
@@ -98,6 +104,7 @@ const setupMemory = (sinkUrl: string, webhookCount: number) => {
     }),
     clock: systemClock,
     retryPolicy: DEFAULT_RETRY_POLICY,
+    attemptClaimSeconds: attemptClaimSeconds(20_000),
     health: { disableAfterSeconds: 5 * 86_400, minFailures: 10 },
     fanOut: { deliver: async () => ({ deliveries: 0, queued: 0 }) },
     logger,
