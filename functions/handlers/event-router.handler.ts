@@ -7,7 +7,7 @@ import { EventRouter } from '../domain/delivery/event-router.service.js';
 import { MetricService } from '../contracts/metrics.js';
 import { parsePipelineEnvironment } from './config.js';
 import { createLogger } from './logger.js';
-import { processSqsBatch } from './sqs-batch.js';
+import { routeSqsBatch } from './sqs-batch.js';
 import { createDocumentClientFor, createSqsClientFor, systemClock } from './wiring.js';
 
 const env = parsePipelineEnvironment();
@@ -26,25 +26,10 @@ const router = new EventRouter({
   metrics,
 });
 
-const parseBody = (body: string): unknown => {
-  try {
-    return JSON.parse(body);
-  } catch {
-    return body; // not an EventBridge event: the router rejects it with its reason
-  }
-};
-
 /** Consumes the events queue (EventBridge rule target): validates each event and fans it out to deliveries. */
 export const handler = async (event: SQSEvent) => {
   try {
-    return await processSqsBatch(
-      event,
-      async (record) => {
-        await router.route(parseBody(record.body));
-        return { kind: 'done' };
-      },
-      { logger },
-    );
+    return await routeSqsBatch(event, router, logger);
   } finally {
     metrics.flush();
   }

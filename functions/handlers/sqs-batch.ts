@@ -1,7 +1,7 @@
 import { ChangeMessageVisibilityCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { type JobOutcome, MAX_PARK_SECONDS } from '../domain/delivery/delivery-worker.service.js';
-
+import type { EventRouter } from '../domain/delivery/event-router.service.js';
 
 interface BatchLogger {
   error(message: string, ...extra: unknown[]): void;
@@ -46,4 +46,31 @@ export const processSqsBatch = async (
     }),
   );
   return { batchItemFailures: outcomes.filter((failure) => failure !== undefined) };
+};
+
+const parseEventBody = (body: string): unknown => {
+  try {
+    return JSON.parse(body);
+  } catch {
+    return body; // not an EventBridge event: the router rejects it with its reason
+  }
+};
+
+/**
+ * Routes a batch of the events queue (EventBridge rule target) as one (see EventRouter.routeBatch) and reports
+ * the events that could not be routed, so they alone stay on the queue (`ReportBatchItemFailures`).
+ */
+export const routeSqsBatch = async (
+  event: SQSEvent,
+  router: Pick<EventRouter, 'routeBatch'>,
+  logger: BatchLogger,
+): Promise<SQSBatchResponse> => {
+  const results = await router.routeBatch(event.Records.map((record) => parseEventBody(record.body)));
+  const batchItemFailures = event.Records.flatMap((record, index) => {
+    const result = results[index];
+    if (result?.kind !== 'failed') return [];
+    logger.error('record failed; it stays on the queue', { messageId: record.messageId, error: result.error });
+    return [{ itemIdentifier: record.messageId }];
+  });
+  return { batchItemFailures };
 };

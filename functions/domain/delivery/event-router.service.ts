@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { findEventType } from '../../contracts/event-catalogue.js';
-import { EventBridgeEnvelope, PublishedEventDetail, type WebhookPayload } from '../../contracts/delivery.schema.js';
+import { type DeliveryJob, EventBridgeEnvelope, PublishedEventDetail, type WebhookPayload } from '../../contracts/delivery.schema.js';
 import type { Clock, WebhookRepository } from '../ports.js';
 import type {
   DeliveryJobQueue,
@@ -13,7 +13,9 @@ import { FanOut } from './fan-out.js';
 
 export type RouteResult =
   | { readonly kind: 'routed'; readonly eventId: string; readonly deliveries: number; readonly queued: number }
-  | { readonly kind: 'rejected'; readonly reasons: readonly string[] };
+  | { readonly kind: 'rejected'; readonly reasons: readonly string[] }
+  /** Not routed (a store or queue error): the event stays on the events queue for another try. */
+  | { readonly kind: 'failed'; readonly error: unknown };
 
 /**
  * The consumer of published events: validates each against the catalogue and fans it out (see FanOut) to the
@@ -36,28 +38,63 @@ export class EventRouter {
     this.fanOut = new FanOut(deps);
   }
 
-  async route(message: unknown): Promise<RouteResult> {
-    this.deps.metrics.eventReceived();
-    const validated = validate(message, this.deps.clock.now());
-    if (validated.kind === 'invalid') {
-      this.deps.metrics.eventRejected();
-      await this.deps.rejected.reject({ event: message, reasons: validated.reasons, at: this.deps.clock.now().toISOString() });
-      this.deps.logger.warn('event rejected', { reasons: validated.reasons });
-      return { kind: 'rejected', reasons: validated.reasons };
+  /**
+   * Routes the events of one queue batch. Their delivery jobs are queued together, ten per request, rather than
+   * per event; if queueing fails, every event that had jobs fails and is routed again on its next receive (delivery
+   * records are reused and workers claim each attempt, so nothing is sent twice). A failing event never holds
+   * back the others.
+   */
+  async routeBatch(messages: readonly unknown[]): Promise<RouteResult[]> {
+    const planned = await Promise.all(messages.map((message) => this.plan(message)));
+    const jobs = planned.flatMap((plan) => (plan.kind === 'planned' ? plan.jobs : []));
+    let queueError: { error: unknown } | undefined;
+    try {
+      await this.deps.jobs.enqueue(jobs);
+    } catch (error) {
+      queueError = { error };
     }
-    const { payload, detail } = validated;
-    const { deliveries, queued } = await this.fanOut.deliver(detail.tenantId, payload, {
-      ...(detail.attributes && { attributes: detail.attributes }),
+    return planned.map((plan): RouteResult => {
+      if (plan.kind !== 'planned') return plan;
+      if (queueError && plan.jobs.length > 0) return { kind: 'failed', error: queueError.error };
+      const { payload, detail, deliveries, jobs: queued } = plan;
+      this.deps.logger.info('event routed', {
+        tenantId: detail.tenantId,
+        eventId: payload.id,
+        eventType: payload.type,
+        deliveries,
+        queued: queued.length,
+      });
+      return { kind: 'routed', eventId: payload.id, deliveries, queued: queued.length };
     });
-    this.deps.logger.info('event routed', {
-      tenantId: detail.tenantId,
-      eventId: payload.id,
-      eventType: payload.type,
-      deliveries,
-      queued,
-    });
-    return { kind: 'routed', eventId: payload.id, deliveries, queued };
   }
+
+  private async plan(message: unknown): Promise<Plan | Exclude<RouteResult, { kind: 'routed' }>> {
+    try {
+      this.deps.metrics.eventReceived();
+      const validated = validate(message, this.deps.clock.now());
+      if (validated.kind === 'invalid') {
+        this.deps.metrics.eventRejected();
+        await this.deps.rejected.reject({ event: message, reasons: validated.reasons, at: this.deps.clock.now().toISOString() });
+        this.deps.logger.warn('event rejected', { reasons: validated.reasons });
+        return { kind: 'rejected', reasons: validated.reasons };
+      }
+      const { payload, detail } = validated;
+      const { deliveries, jobs } = await this.fanOut.plan(detail.tenantId, payload, {
+        ...(detail.attributes && { attributes: detail.attributes }),
+      });
+      return { kind: 'planned', payload, detail, deliveries, jobs };
+    } catch (error) {
+      return { kind: 'failed', error };
+    }
+  }
+}
+
+interface Plan {
+  readonly kind: 'planned';
+  readonly payload: WebhookPayload;
+  readonly detail: PublishedEventDetail;
+  readonly deliveries: number;
+  readonly jobs: readonly DeliveryJob[];
 }
 
 type Validation =

@@ -4,6 +4,13 @@ import { deliveryIdFor } from './delivery-id.js';
 import type { DeliveryJobQueue, DeliveryRepository } from './delivery.ports.js';
 import { matchesFilters } from './filters.js';
 
+export interface FanOutOptions {
+  /** The event's attributes, matched against webhook filters. */
+  readonly attributes?: Readonly<Record<string, string>>;
+  /** A webhook never to deliver to (the one an operational event is about). */
+  readonly excludeWebhookId?: string;
+}
+
 /**
  * One event to every matching webhook of its tenant: a delivery record and a queued job per webhook. Idempotent:
  * delivery ids derive from (event id, webhook id), so fanning out the same event again queues a delivery only
@@ -22,8 +29,15 @@ export class FanOut {
   async deliver(
     tenantId: string,
     event: WebhookPayload,
-    options: { attributes?: Readonly<Record<string, string>>; excludeWebhookId?: string } = {},
+    options: FanOutOptions = {},
   ): Promise<{ deliveries: number; queued: number }> {
+    const { deliveries, jobs } = await this.plan(tenantId, event, options);
+    await this.deps.jobs.enqueue(jobs);
+    return { deliveries, queued: jobs.length };
+  }
+
+  /** Writes the delivery records and returns the jobs to queue, for a caller that queues many events' jobs together. */
+  async plan(tenantId: string, event: WebhookPayload, options: FanOutOptions = {}): Promise<{ deliveries: number; jobs: DeliveryJob[] }> {
     const subscribers = (await this.deps.webhooks.findSubscribers(tenantId, event.type)).filter(
       (webhook) => webhook.id !== options.excludeWebhookId && matchesFilters(webhook.filters, options.attributes),
     );
@@ -46,7 +60,6 @@ export class FanOut {
         if (delivery.attempts.length === 0) jobs.push({ deliveryId, tenantId, webhookId: webhook.id, event, attempt: 1 });
       }),
     );
-    await this.deps.jobs.enqueue(jobs);
-    return { deliveries: subscribers.length, queued: jobs.length };
+    return { deliveries: subscribers.length, jobs };
   }
 }

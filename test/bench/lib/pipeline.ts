@@ -13,7 +13,7 @@ import { FanOut } from '../../../functions/domain/delivery/fan-out.js';
 import { DEFAULT_RETRY_POLICY } from '../../../functions/domain/delivery/retry-policy.js';
 import { USER_AGENT } from '../../../functions/domain/delivery/signing.js';
 import { createLogger } from '../../../functions/handlers/logger.js';
-import { parkWithVisibilityTimeout, processSqsBatch } from '../../../functions/handlers/sqs-batch.js';
+import { parkWithVisibilityTimeout, processSqsBatch, routeSqsBatch } from '../../../functions/handlers/sqs-batch.js';
 import { systemClock } from '../../../functions/handlers/wiring.js';
 
 type Handler = (event: SQSEvent) => Promise<SQSBatchResponse>;
@@ -41,23 +41,9 @@ export const assembleRouter = (deps: { db: DynamoDBDocumentClient; sqs: SQSClien
     logger,
     metrics,
   });
-  const parseBody = (body: string): unknown => {
-    try {
-      return JSON.parse(body);
-    } catch {
-      return body;
-    }
-  };
   return async (event) => {
     try {
-      return await processSqsBatch(
-        event,
-        async (record) => {
-          await router.route(parseBody(record.body));
-          return { kind: 'done' };
-        },
-        { logger },
-      );
+      return await routeSqsBatch(event, router, logger);
     } finally {
       metrics.flush();
     }

@@ -1,0 +1,148 @@
+import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSEvent } from 'aws-lambda';
+import { DynamoDeliveryRepository } from '../../functions/adapters/dynamodb/delivery.repository.js';
+import { DynamoWebhookRepository } from '../../functions/adapters/dynamodb/webhook.repository.js';
+import { SqsDeliveryJobQueue, SqsRejectedEventSink } from '../../functions/adapters/sqs/delivery-queue.js';
+import { EventRouter } from '../../functions/domain/delivery/event-router.service.js';
+import { generateSecret } from '../../functions/domain/webhook.js';
+import { routeSqsBatch } from '../../functions/handlers/sqs-batch.js';
+import { ulidIds } from '../../functions/handlers/wiring.js';
+import { EmbeddedSqs } from '../../local/embedded-sqs/embedded-sqs.js';
+import { startTestTable } from '../support/dynamodb-store.js';
+
+/**
+ * The event router on one queue batch, as its Lambda runs it: real store (dynalite), real SQS protocol (the
+ * embedded queue), real SDK clients. Counts the SQS requests with a middleware on the client.
+ */
+const clock = { now: () => new Date('2026-06-01T00:00:00.000Z') };
+let store: Awaited<ReturnType<typeof startTestTable>>;
+let sqsServer: EmbeddedSqs;
+let sqs: SQSClient;
+const sqsCommands: { name: string; entries: number }[] = [];
+
+beforeAll(async () => {
+  store = await startTestTable();
+  sqsServer = new EmbeddedSqs({ region: 'us-east-1' });
+  await sqsServer.start();
+  sqs = new SQSClient({
+    region: 'us-east-1',
+    endpoint: sqsServer.endpoint,
+    useQueueUrlAsEndpoint: false,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+  sqs.middlewareStack.add(
+    (next, context) => async (args) => {
+      const input = args.input as { Entries?: unknown[] };
+      sqsCommands.push({ name: context.commandName ?? '', entries: input.Entries?.length ?? 1 });
+      return next(args);
+    },
+    { step: 'initialize', name: 'recordCommands' },
+  );
+});
+afterAll(async () => {
+  sqs.destroy();
+  await sqsServer.stop();
+  await store.stop();
+});
+
+const setup = async (options: { deliveryQueue?: string; failingTenant?: string } = {}) => {
+  const tenantId = `tenant${Math.random().toString(36).slice(2, 8)}`;
+  const deliveryQueue = options.deliveryQueue ?? sqsServer.createQueue(`deliveries-${tenantId}`);
+  const rejectedQueue = sqsServer.createQueue(`rejected-${tenantId}`);
+  const webhooks = new DynamoWebhookRepository(store.db, store.tableName, clock);
+  const webhook = {
+    tenantId,
+    id: ulidIds.webhookId(),
+    name: 'orders',
+    url: 'https://example.com/hook',
+    events: ['order.created'],
+    enabled: true,
+    secret: generateSecret(),
+    version: 1,
+    createdAt: clock.now().toISOString(),
+    updatedAt: clock.now().toISOString(),
+  };
+  await webhooks.create(webhook);
+  const router = new EventRouter({
+    webhooks: {
+      // A store failing for one tenant only: the edge this test cannot make fail for real.
+      findSubscribers: async (tenant, type) => {
+        if (tenant === options.failingTenant) throw new Error('ProvisionedThroughputExceededException');
+        return webhooks.findSubscribers(tenant, type);
+      },
+    },
+    deliveries: new DynamoDeliveryRepository(store.db, store.tableName, clock),
+    jobs: new SqsDeliveryJobQueue(sqs, deliveryQueue),
+    rejected: new SqsRejectedEventSink(sqs, rejectedQueue),
+    clock,
+    logger: { info: () => undefined, warn: () => undefined },
+    metrics: {
+      eventReceived: () => undefined,
+      eventRejected: () => undefined,
+      attemptSucceeded: () => undefined,
+      attemptFailed: () => undefined,
+      retryScheduled: () => undefined,
+      deadLettered: () => undefined,
+      endpointDisabled: () => undefined,
+    },
+  });
+  const errors: unknown[] = [];
+  const route = (bodies: string[]) => {
+    const event = {
+      Records: bodies.map((body, index) => ({ messageId: `m${index}`, receiptHandle: `r${index}`, body })),
+    } as SQSEvent;
+    return routeSqsBatch(event, router, { error: (...extra: unknown[]) => errors.push(extra) });
+  };
+  const orderCreated = (id: string, tenant = tenantId) =>
+    JSON.stringify({
+      id: `eb-${id}`,
+      source: 'shop.orders',
+      'detail-type': 'order.created',
+      time: clock.now().toISOString(),
+      detail: {
+        tenantId: tenant,
+        id,
+        data: { orderId: id, customerId: 'cus_1', total: { amount: 100, currency: 'EUR' }, lines: [{ sku: 'SKU-1', quantity: 1 }] },
+      },
+    });
+  const queued = async () => {
+    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: deliveryQueue, MaxNumberOfMessages: 10 }));
+    return Messages.map((message) => (JSON.parse(message.Body!) as { event: { id: string } }).event.id).sort();
+  };
+  const rejected = async () => {
+    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: rejectedQueue, MaxNumberOfMessages: 10 }));
+    return Messages.map((message) => (JSON.parse(message.Body!) as { event: unknown }).event);
+  };
+  return { tenantId, route, orderCreated, queued, rejected, errors };
+};
+
+it('queues the delivery jobs of a whole batch of events in one SendMessageBatch', async () => {
+  const { route, orderCreated, queued } = await setup();
+  const ids = Array.from({ length: 10 }, (_, index) => `evt_${index}`);
+  sqsCommands.length = 0;
+
+  expect(await route(ids.map((id) => orderCreated(id)))).toEqual({ batchItemFailures: [] });
+
+  expect(sqsCommands).toEqual([{ name: 'SendMessageBatchCommand', entries: 10 }]);
+  expect(await queued()).toEqual([...ids].sort());
+});
+
+it('fails only the event whose routing failed; the rest are queued, invalid ones rejected', async () => {
+  const failingTenant = 'tenantbroken';
+  const { route, orderCreated, queued, rejected, errors } = await setup({ failingTenant });
+
+  const result = await route([orderCreated('evt_ok_1'), orderCreated('evt_broken', failingTenant), 'not json', orderCreated('evt_ok_2')]);
+
+  expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: 'm1' }] });
+  expect(errors).toEqual([['record failed; it stays on the queue', { messageId: 'm1', error: expect.any(Error) }]]);
+  expect(await queued()).toEqual(['evt_ok_1', 'evt_ok_2']);
+  expect(await rejected()).toEqual(['not json']);
+});
+
+it('fails every event with jobs when queueing them fails, and none that was rejected', async () => {
+  const { route, orderCreated } = await setup({ deliveryQueue: sqsServer.queueUrl('no-such-queue') });
+
+  const result = await route([orderCreated('evt_a'), '{"detail-type":"order.created"}', orderCreated('evt_b')]);
+
+  expect(result.batchItemFailures.map((failure) => failure.itemIdentifier)).toEqual(['m0', 'm2']);
+});
