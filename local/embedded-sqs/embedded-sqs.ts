@@ -16,6 +16,20 @@ import {
 const ACCOUNT_ID = '000000000000';
 const MAX_WAIT_SECONDS = 20;
 const POLL_INTERVAL_MS = 20;
+/** Requests that change what a queue holds or when it hands a message out: answered only once saved. */
+const SAVED_ACTIONS = new Set([
+  'CreateQueue',
+  'SetQueueAttributes',
+  'SendMessage',
+  'SendMessageBatch',
+  'DeleteMessage',
+  'DeleteMessageBatch',
+  'ChangeMessageVisibility',
+  'ChangeMessageVisibilityBatch',
+  'PurgeQueue',
+]);
+/** How long a save waits for more changes to include. */
+const SAVE_COALESCE_MS = 5;
 const MAX_BATCH_ENTRIES = 10;
 const QUEUE_NAME = /^[A-Za-z0-9_-]{1,80}$/;
 const BATCH_ENTRY_ID = /^[A-Za-z0-9_-]{1,80}$/;
@@ -41,13 +55,18 @@ type Input = Record<string, unknown>;
 /**
  * The queue engine behind Amazon SQS's JSON wire protocol (`X-Amz-Target: AmazonSQS.<Action>`), on a loopback
  * port, so `@aws-sdk/client-sqs` pointed at it (with `useQueueUrlAsEndpoint: false`) works unchanged. When
- * `dataDir` is given, queue state is saved there after each change and reloaded on start.
+ * `dataDir` is given, queue state is saved there and reloaded on start: a request that changes what a queue holds
+ * (see SAVED_ACTIONS) is answered only once a save includes it, and the requests arriving within SAVE_COALESCE_MS
+ * share one save, so the cost of saving follows time rather than the request rate. Receives are saved with the
+ * next change or at stop; one lost in a crash is a message received again, which SQS allows anyway.
  */
 export class EmbeddedSqs {
   private server?: Server;
   private baseUrl = '';
   private readonly engine: QueueEngine;
   private readonly stateFile?: string;
+  /** The save the requests answered next are waiting for, while one is scheduled. */
+  private scheduledSave?: Promise<void>;
 
   constructor(
     private readonly options: { region: string; dataDir?: string; now?: () => number } = { region: 'us-east-1' },
@@ -109,7 +128,7 @@ export class EmbeddedSqs {
     try {
       const input = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Input;
       const output = await this.dispatch(action, input);
-      this.save();
+      if (SAVED_ACTIONS.has(action)) await this.saveSoon();
       this.closeConnectionIfStopping(response);
       reply(response, 200, output);
     } catch (error) {
@@ -267,6 +286,23 @@ export class EmbeddedSqs {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw error;
     }
+  }
+
+  /** Resolves once a save made after this call has completed; calls within SAVE_COALESCE_MS share it. */
+  private saveSoon(): Promise<void> {
+    if (!this.stateFile) return Promise.resolve();
+    this.scheduledSave ??= new Promise<void>((resolve, reject) => {
+      setTimeout(() => {
+        this.scheduledSave = undefined;
+        try {
+          this.save();
+          resolve();
+        } catch (error) {
+          reject(error);
+        }
+      }, SAVE_COALESCE_MS);
+    });
+    return this.scheduledSave;
   }
 
   /** Writes the whole state atomically (temp file + rename), so a crash never leaves a torn file. */

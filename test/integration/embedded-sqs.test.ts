@@ -591,6 +591,27 @@ describe('EmbeddedSqs persistence', () => {
     expect(afterRestart!.map((message) => message.Body)).toEqual(['pending']);
   });
 
+  it('answers a send only once the message is on disk, so a crash right after loses nothing acknowledged', async () => {
+    const { client } = await startSqs();
+    const { QueueUrl } = await client.send(new CreateQueueCommand({ QueueName: 'durable' }));
+    const saved = () =>
+      (JSON.parse(readFileSync(join(dataDir, 'queues.json'), 'utf8')) as { name: string; messages: { body: string }[] }[])
+        .find((queue) => queue.name === 'durable')!
+        .messages.map((message) => message.body)
+        .sort();
+
+    // Concurrent sends share saves; each is answered after the save that includes it.
+    await Promise.all(
+      Array.from({ length: 12 }, (_, index) =>
+        client.send(new SendMessageCommand({ QueueUrl, MessageBody: `m${String(index).padStart(2, '0')}` })).then(() => {
+          expect(saved()).toContain(`m${String(index).padStart(2, '0')}`);
+        }),
+      ),
+    );
+
+    expect(saved()).toHaveLength(12);
+  });
+
   it('writes the state to queues.json in the data folder', async () => {
     const { sqs } = await startSqs();
 
