@@ -23,7 +23,6 @@ export type FieldChanges = Record<string, { from: unknown; to: unknown }>;
 
 const MAX_UPDATE_ATTEMPTS = 3;
 const EDITABLE_FIELDS = ['name', 'url', 'events', 'filters', 'enabled', 'description', 'metadata'] as const;
-type EditableField = (typeof EDITABLE_FIELDS)[number];
 
 /** The webhook use cases. Callers are already authenticated; `tenantId` scopes every operation. */
 export class WebhookService {

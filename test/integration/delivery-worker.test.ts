@@ -10,13 +10,14 @@ import { SqsDeadLetterSink, SqsDeliveryJobQueue } from '../../functions/adapters
 import { DeliveryJob } from '../../functions/contracts/delivery.schema.js';
 import { DeliveryWorker } from '../../functions/domain/delivery/delivery-worker.service.js';
 import { FanOut } from '../../functions/domain/delivery/fan-out.js';
-import { generateSecret } from '../../functions/domain/webhook.js';
 import { WebhookService } from '../../functions/domain/webhook.service.js';
 import { parkWithVisibilityTimeout, processSqsBatch } from '../../functions/handlers/sqs-batch.js';
 import { ulidIds } from '../../functions/handlers/wiring.js';
 import { EmbeddedSqs } from '../../local/embedded-sqs/embedded-sqs.js';
 import { captureEmf } from '../support/emf.js';
 import { startTestTable } from '../support/dynamodb-store.js';
+import { sqsClientFor } from '../support/embedded-sqs-client.js';
+import { makeDelivery, makeWebhook } from '../support/records.js';
 
 /**
  * Retry delays longer than SQS's 15-minute DelaySeconds, on a simulated clock shared by the worker and the
@@ -36,12 +37,7 @@ beforeAll(async () => {
   store = await startTestTable();
   sqsServer = new EmbeddedSqs({ region: 'us-east-1', now: () => now });
   await sqsServer.start();
-  sqs = new SQSClient({
-    region: 'us-east-1',
-    endpoint: sqsServer.endpoint,
-    useQueueUrlAsEndpoint: false,
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
+  sqs = sqsClientFor(sqsServer);
   receiver = createServer((request, response) => {
     if (request.url === '/slow-ok') {
       slowHits += 1;
@@ -84,31 +80,12 @@ it('waits an hour between attempts by queueing with the maximum delay, then park
     logger: { info: () => undefined, warn: () => undefined },
     metrics,
   });
-  const webhook = {
-    tenantId: 'acme',
-    id: ulidIds.webhookId(),
-    name: 'maintenance',
-    url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`,
-    events: ['order.created'],
-    enabled: true,
-    secret: generateSecret(),
-    version: 1,
-    createdAt: clock.now().toISOString(),
-    updatedAt: clock.now().toISOString(),
-  };
+  const webhook = makeWebhook('acme', `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`, { now: clock.now() });
   await webhooks.create(webhook);
   const event = { id: 'evt_long_wait', type: 'order.created', timestamp: clock.now().toISOString(), data: {} };
-  const key = { tenantId: 'acme', webhookId: webhook.id, deliveryId: ulidIds.deliveryId() };
-  await deliveries.createIfAbsent({
-    id: key.deliveryId,
-    tenantId: 'acme',
-    webhookId: webhook.id,
-    event,
-    status: 'pending',
-    attempts: [],
-    createdAt: clock.now().toISOString(),
-    updatedAt: clock.now().toISOString(),
-  });
+  const { record, job } = makeDelivery(webhook, event, { id: ulidIds.deliveryId(), now: clock.now() });
+  const key = { tenantId: 'acme', webhookId: webhook.id, deliveryId: record.id };
+  await deliveries.createIfAbsent(record);
   const consume = async () => {
     const { Messages = [] } = await sqs.send(
       new ReceiveMessageCommand({ QueueUrl: deliveriesQueue, MaxNumberOfMessages: 10, VisibilityTimeout: 30 }),
@@ -129,7 +106,7 @@ it('waits an hour between attempts by queueing with the maximum delay, then park
   };
 
   // Attempt 1 fails: the retry is queued 15 minutes out, carrying its real due time.
-  expect(await worker.process({ deliveryId: key.deliveryId, tenantId: 'acme', webhookId: webhook.id, event, attempt: 1 })).toEqual({
+  expect(await worker.process(job)).toEqual({
     kind: 'done',
   });
   expect(hits).toBe(1);
@@ -188,35 +165,17 @@ describe('endpoint health', () => {
       metrics: new EmfDeliveryMetrics('delivery-worker'),
     });
     const tenantId = `tenant${Math.random().toString(36).slice(2, 8)}`;
-    const webhookFor = (path: string, events: string[]) => ({
-      tenantId,
-      id: ulidIds.webhookId(),
-      name: path,
-      url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}${path}`,
-      events,
-      enabled: true,
-      secret: generateSecret(),
-      version: 1,
-      createdAt: clock.now().toISOString(),
-      updatedAt: clock.now().toISOString(),
-    });
+    const webhookFor = (path: string, events: string[]) =>
+      makeWebhook(tenantId, `http://127.0.0.1:${(receiver.address() as AddressInfo).port}${path}`, { events, name: path, now: clock.now() });
     const failing = webhookFor('/failing', ['order.created']);
     const watcher = webhookFor('/watcher', ['webhook.disabled', 'delivery.exhausted']);
     await webhooks.create(failing);
     await webhooks.create(watcher);
     const attempt = async (deliveryId: string, number: number) => {
       const event = { id: `evt_${deliveryId}`, type: 'order.created', timestamp: clock.now().toISOString(), data: {} };
-      await deliveries.createIfAbsent({
-        id: deliveryId,
-        tenantId,
-        webhookId: failing.id,
-        event,
-        status: 'pending',
-        attempts: [],
-        createdAt: event.timestamp,
-        updatedAt: event.timestamp,
-      });
-      return worker.process({ deliveryId, tenantId, webhookId: failing.id, event, attempt: number });
+      const { record, job } = makeDelivery(failing, event, { id: deliveryId, now: clock.now() });
+      await deliveries.createIfAbsent(record);
+      return worker.process({ ...job, attempt: number });
     };
     const watcherDeliveries = async () =>
       (await deliveries.list(tenantId, watcher.id, { limit: 100 })).items.map((delivery) => delivery.event);
@@ -303,34 +262,14 @@ describe('two copies of one job (an event published twice, a message received tw
       logger: { info: () => undefined, warn: () => undefined },
       metrics: new EmfDeliveryMetrics('delivery-worker'),
     });
-    const tenantId = `tenant${Math.random().toString(36).slice(2, 8)}`;
-    const webhook = {
-      tenantId,
-      id: ulidIds.webhookId(),
-      name: 'slow',
-      url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/slow-ok`,
-      events: ['order.created'],
-      enabled: true,
-      secret: generateSecret(),
-      version: 1,
-      createdAt: clock.now().toISOString(),
-      updatedAt: clock.now().toISOString(),
-    };
+    const webhook = makeWebhook(`tenant${Math.random().toString(36).slice(2, 8)}`, `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/slow-ok`, {
+      now: clock.now(),
+    });
     await webhooks.create(webhook);
     const event = { id: `evt_${ulidIds.eventId()}`, type: 'order.created', timestamp: clock.now().toISOString(), data: {} };
-    const deliveryId = ulidIds.deliveryId();
-    await deliveries.createIfAbsent({
-      id: deliveryId,
-      tenantId,
-      webhookId: webhook.id,
-      event,
-      status: 'pending',
-      attempts: [],
-      createdAt: event.timestamp,
-      updatedAt: event.timestamp,
-    });
-    const job = { deliveryId, tenantId, webhookId: webhook.id, event, attempt: 1 };
-    const key = { tenantId, webhookId: webhook.id, deliveryId };
+    const { record, job } = makeDelivery(webhook, event, { now: clock.now() });
+    await deliveries.createIfAbsent(record);
+    const key = { tenantId: webhook.tenantId, webhookId: webhook.id, deliveryId: record.id };
     return { worker, deliveries, job, key, close: () => sender.close() };
   };
 

@@ -23,16 +23,9 @@ import {
 } from '@aws-sdk/client-sqs';
 import { EmbeddedSqs } from '../../local/embedded-sqs/embedded-sqs.js';
 import { md5Hex, md5OfMessageAttributes } from '../../local/embedded-sqs/queue-engine.js';
+import { sqsClientFor } from '../support/embedded-sqs-client.js';
 
 const REGION = 'us-east-1';
-
-const clientFor = (sqs: EmbeddedSqs) =>
-  new SQSClient({
-    region: REGION,
-    endpoint: sqs.endpoint,
-    useQueueUrlAsEndpoint: false,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
 
 /** The service error the SDK threw, so tests can assert on its name and class. */
 const rejectionOf = async (promise: Promise<unknown>): Promise<SQSServiceException> => {
@@ -55,7 +48,7 @@ describe('EmbeddedSqs with the AWS SDK SQS client', () => {
   beforeAll(async () => {
     sqs = new EmbeddedSqs({ region: REGION });
     await sqs.start();
-    client = clientFor(sqs);
+    client = sqsClientFor(sqs);
   });
 
   afterAll(async () => {
@@ -487,7 +480,7 @@ describe('EmbeddedSqs lifecycle', () => {
   it('answers a long poll in progress with no messages when stopped, and stopping again is harmless', async () => {
     const sqs = new EmbeddedSqs({ region: REGION });
     await sqs.start();
-    const client = clientFor(sqs);
+    const client = sqsClientFor(sqs);
     try {
       const queueUrl = sqs.createQueue('idle');
       const polling = client.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 20 }));
@@ -520,7 +513,7 @@ describe('EmbeddedSqs persistence', () => {
     const sqs = new EmbeddedSqs({ region: REGION, dataDir });
     await sqs.start();
     running.push(sqs);
-    const client = clientFor(sqs);
+    const client = sqsClientFor(sqs);
     clients.push(client);
     return { sqs, client };
   };

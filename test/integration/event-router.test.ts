@@ -4,11 +4,11 @@ import { DynamoDeliveryRepository } from '../../functions/adapters/dynamodb/deli
 import { DynamoWebhookRepository } from '../../functions/adapters/dynamodb/webhook.repository.js';
 import { SqsDeliveryJobQueue, SqsRejectedEventSink } from '../../functions/adapters/sqs/delivery-queue.js';
 import { EventRouter } from '../../functions/domain/delivery/event-router.service.js';
-import { generateSecret } from '../../functions/domain/webhook.js';
 import { routeSqsBatch } from '../../functions/handlers/sqs-batch.js';
-import { ulidIds } from '../../functions/handlers/wiring.js';
 import { EmbeddedSqs } from '../../local/embedded-sqs/embedded-sqs.js';
 import { startTestTable } from '../support/dynamodb-store.js';
+import { sqsClientFor } from '../support/embedded-sqs-client.js';
+import { makeWebhook } from '../support/records.js';
 
 /**
  * The event router on one queue batch, as its Lambda runs it: real store (dynalite), real SQS protocol (the
@@ -24,12 +24,7 @@ beforeAll(async () => {
   store = await startTestTable();
   sqsServer = new EmbeddedSqs({ region: 'us-east-1' });
   await sqsServer.start();
-  sqs = new SQSClient({
-    region: 'us-east-1',
-    endpoint: sqsServer.endpoint,
-    useQueueUrlAsEndpoint: false,
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
+  sqs = sqsClientFor(sqsServer);
   sqs.middlewareStack.add(
     (next, context) => async (args) => {
       const input = args.input as { Entries?: unknown[] };
@@ -50,18 +45,7 @@ const setup = async (options: { deliveryQueue?: string; failingTenant?: string }
   const deliveryQueue = options.deliveryQueue ?? sqsServer.createQueue(`deliveries-${tenantId}`);
   const rejectedQueue = sqsServer.createQueue(`rejected-${tenantId}`);
   const webhooks = new DynamoWebhookRepository(store.db, store.tableName, clock);
-  const webhook = {
-    tenantId,
-    id: ulidIds.webhookId(),
-    name: 'orders',
-    url: 'https://example.com/hook',
-    events: ['order.created'],
-    enabled: true,
-    secret: generateSecret(),
-    version: 1,
-    createdAt: clock.now().toISOString(),
-    updatedAt: clock.now().toISOString(),
-  };
+  const webhook = makeWebhook(tenantId, 'https://example.com/hook', { now: clock.now() });
   await webhooks.create(webhook);
   const router = new EventRouter({
     webhooks: {

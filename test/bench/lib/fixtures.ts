@@ -1,30 +1,10 @@
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import type { DeliveryJob, WebhookPayload } from '../../../functions/contracts/delivery.schema.js';
+import type { WebhookPayload } from '../../../functions/contracts/delivery.schema.js';
 import { findEventType } from '../../../functions/contracts/event-catalogue.js';
-import { deliveryIdFor } from '../../../functions/domain/delivery/delivery-id.js';
-import type { DeliveryRecord } from '../../../functions/domain/delivery/delivery.ports.js';
-import { generateSecret, type WebhookRecord } from '../../../functions/domain/webhook.js';
-import { ulidIds } from '../../../functions/handlers/wiring.js';
 
 export const EVENT_TYPE = 'order.created';
 /** The catalogue's own example of an `order.created` payload: a realistic, small event (~0.2 KB). */
 export const exampleData = () => structuredClone(findEventType(EVENT_TYPE)!.example) as Record<string, unknown>;
-
-export const makeWebhook = (tenantId: string, url: string, events: readonly string[] = [EVENT_TYPE]): WebhookRecord => {
-  const now = new Date().toISOString();
-  return {
-    tenantId,
-    id: ulidIds.webhookId(),
-    name: new URL(url).host,
-    url,
-    events: [...events],
-    enabled: true,
-    secret: generateSecret(),
-    version: 1,
-    createdAt: now,
-    updatedAt: now,
-  };
-};
 
 export const makeEvent = (id: string): WebhookPayload => ({
   id,
@@ -32,25 +12,6 @@ export const makeEvent = (id: string): WebhookPayload => ({
   timestamp: new Date().toISOString(),
   data: exampleData(),
 });
-
-/** A pending delivery of `event` to `webhook` and the job that makes its first attempt. */
-export const makeDelivery = (webhook: WebhookRecord, event: WebhookPayload): { record: DeliveryRecord; job: DeliveryJob } => {
-  const id = deliveryIdFor(event.id, webhook.id, new Date(event.timestamp));
-  const now = new Date().toISOString();
-  return {
-    record: {
-      id,
-      tenantId: webhook.tenantId,
-      webhookId: webhook.id,
-      event,
-      status: 'pending',
-      attempts: [],
-      createdAt: now,
-      updatedAt: now,
-    },
-    job: { deliveryId: id, tenantId: webhook.tenantId, webhookId: webhook.id, event, attempt: 1 },
-  };
-};
 
 let messageSequence = 0;
 /** An SQS record as Lambda's event source mapping hands it to the function. */

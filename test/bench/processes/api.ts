@@ -10,7 +10,8 @@ import { generateApiKey, hashApiKey } from '../../../functions/domain/api-key.js
 import { TenantAdminService } from '../../../functions/domain/tenant-admin.service.js';
 import { systemClock } from '../../../functions/handlers/wiring.js';
 import { serveParent } from '../lib/child.js';
-import { forEachConcurrently, makeDelivery, makeEvent, makeWebhook } from '../lib/fixtures.js';
+import { forEachConcurrently, makeEvent } from '../lib/fixtures.js';
+import { makeDelivery, makeWebhook } from '../../support/records.js';
 import { latencySummary, round } from '../lib/stats.js';
 import { BENCH_CREDENTIALS, BENCH_REGION } from '../lib/storage.js';
 

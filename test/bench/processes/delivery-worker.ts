@@ -16,7 +16,8 @@ import { createLogger } from '../../../functions/handlers/logger.js';
 import { processSqsBatch } from '../../../functions/handlers/sqs-batch.js';
 import { systemClock } from '../../../functions/handlers/wiring.js';
 import { serveParent } from '../lib/child.js';
-import { batchesOf, countLogOutput, forEachConcurrently, makeDelivery, makeEvent, makeWebhook, sqsRecord } from '../lib/fixtures.js';
+import { batchesOf, countLogOutput, forEachConcurrently, makeEvent, sqsRecord } from '../lib/fixtures.js';
+import { makeDelivery, makeWebhook } from '../../support/records.js';
 import { cpuMs, latencySummary, round } from '../lib/stats.js';
 import { BENCH_CREDENTIALS, BENCH_REGION, functionEnvironment, startStorage } from '../lib/storage.js';
 

@@ -5,7 +5,8 @@ import { DynamoWebhookRepository } from '../../../functions/adapters/dynamodb/we
 import { systemClock } from '../../../functions/handlers/wiring.js';
 import { serveParent } from '../lib/child.js';
 import { type Counts, RequestCounter, total } from '../lib/counting.js';
-import { countLogOutput, EVENT_TYPE, exampleData, forEachConcurrently, makeWebhook, sqsRecord } from '../lib/fixtures.js';
+import { countLogOutput, EVENT_TYPE, exampleData, forEachConcurrently, sqsRecord } from '../lib/fixtures.js';
+import { makeWebhook } from '../../support/records.js';
 import { assembleRouter, assembleWorker, drainQueue, type QueueUrls } from '../lib/pipeline.js';
 import { latencySummary, median, round } from '../lib/stats.js';
 import { BENCH_CREDENTIALS, BENCH_REGION } from '../lib/storage.js';

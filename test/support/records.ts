@@ -1,0 +1,40 @@
+import type { DeliveryJob, WebhookPayload } from '../../functions/contracts/delivery.schema.js';
+import { deliveryIdFor } from '../../functions/domain/delivery/delivery-id.js';
+import type { DeliveryRecord } from '../../functions/domain/delivery/delivery.ports.js';
+import { generateSecret, type WebhookRecord } from '../../functions/domain/webhook.js';
+import { ulidIds } from '../../functions/handlers/wiring.js';
+
+/** An enabled webhook as stored, created at `now`, named after its URL's host unless `name` is given. */
+export const makeWebhook = (
+  tenantId: string,
+  url: string,
+  options: { events?: readonly string[]; name?: string; now?: Date } = {},
+): WebhookRecord => {
+  const at = (options.now ?? new Date()).toISOString();
+  return {
+    tenantId,
+    id: ulidIds.webhookId(),
+    name: options.name ?? new URL(url).host,
+    url,
+    events: [...(options.events ?? ['order.created'])],
+    enabled: true,
+    secret: generateSecret(),
+    version: 1,
+    createdAt: at,
+    updatedAt: at,
+  };
+};
+
+/** A pending delivery of `event` to `webhook`, created at `now`, and the job that makes its first attempt. */
+export const makeDelivery = (
+  webhook: Pick<WebhookRecord, 'tenantId' | 'id'>,
+  event: WebhookPayload,
+  options: { id?: string; now?: Date } = {},
+): { record: DeliveryRecord; job: DeliveryJob } => {
+  const id = options.id ?? deliveryIdFor(event.id, webhook.id, new Date(event.timestamp));
+  const at = (options.now ?? new Date()).toISOString();
+  return {
+    record: { id, tenantId: webhook.tenantId, webhookId: webhook.id, event, status: 'pending', attempts: [], createdAt: at, updatedAt: at },
+    job: { deliveryId: id, tenantId: webhook.tenantId, webhookId: webhook.id, event, attempt: 1 },
+  };
+};
