@@ -45,7 +45,7 @@ const worker = new DeliveryWorker({
   retryPolicy: { ...DEFAULT_RETRY_POLICY, delaysSeconds: env.RETRY_SCHEDULE },
   attemptClaimSeconds: attemptClaimSeconds(env.CONNECT_TIMEOUT_MS + env.REQUEST_TIMEOUT_MS),
   health: { disableAfterSeconds: env.AUTO_DISABLE_AFTER_SECONDS, minFailures: env.AUTO_DISABLE_MIN_FAILURES },
-  fanOut: new FanOut({ webhooks, deliveries, jobs, clock: systemClock }),
+  fanOut: new FanOut({ webhooks, jobs }),
   logger,
   metrics,
 });

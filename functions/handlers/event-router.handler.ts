@@ -1,5 +1,4 @@
 import type { SQSEvent } from 'aws-lambda';
-import { DynamoDeliveryRepository } from '../adapters/dynamodb/delivery.repository.js';
 import { DynamoWebhookRepository } from '../adapters/dynamodb/webhook.repository.js';
 import { EmfDeliveryMetrics } from '../adapters/metrics/emf-delivery-metrics.js';
 import { SqsDeliveryJobQueue, SqsRejectedEventSink } from '../adapters/sqs/delivery-queue.js';
@@ -18,7 +17,6 @@ const db = createDocumentClientFor(env);
 const sqs = createSqsClientFor(env);
 const router = new EventRouter({
   webhooks: new DynamoWebhookRepository(db, env.TABLE_NAME, systemClock),
-  deliveries: new DynamoDeliveryRepository(db, env.TABLE_NAME, systemClock),
   jobs: new SqsDeliveryJobQueue(sqs, env.DELIVERY_QUEUE_URL),
   rejected: new SqsRejectedEventSink(sqs, env.REJECTED_EVENTS_QUEUE_URL),
   clock: systemClock,

@@ -5,18 +5,29 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DEFAULT_RETRY_DELAYS_SECONDS } from '../../functions/domain/delivery/retry-policy.js';
-import { type ServiceEndpoints, WebhookFunction } from './webhook-function.js';
+import { type ServiceEndpoints, type TableItemAction, WebhookFunction } from './webhook-function.js';
 
 /** The ceilings the handler's environment allows; requests are capped so a batch fits the function timeout. */
 const MAX_REQUEST_TIMEOUT_MS = 15_000;
 const MAX_CONNECT_TIMEOUT_MS = 5_000;
+
+/**
+ * The table actions the worker's handler makes: GetItem (webhook, a claim's holder), UpdateItem (claim, attempt,
+ * disable, failure run), Query + BatchGetItem (the subscribers of the operational events it announces).
+ */
+export const DELIVERY_WORKER_TABLE_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:Query',
+  'dynamodb:BatchGetItem',
+] as const satisfies readonly TableItemAction[];
 
 export interface DeliveryWorkerProps {
   /** The delivery queue the worker consumes, re-enqueues retries to and parks not-yet-due records on. */
   readonly deliveryQueue: IQueue;
   /** Where the worker puts deliveries that exhausted the retry schedule, with their attempt history. */
   readonly deliveryDeadLetterQueue: IQueue;
-  /** The subscriptions table: webhooks are read (and disabled on 410), deliveries read and updated. */
+  /** The subscriptions table: webhooks are read (and disabled on 410), deliveries claimed and updated. */
   readonly table: ITable;
   readonly logRetention: RetentionDays;
   /**
@@ -99,7 +110,7 @@ export class DeliveryWorker extends Construct {
         ALLOW_PRIVATE_DESTINATIONS: String(props.allowPrivateDestinations ?? false),
       },
     })
-      .accessTable(props.table, ['dynamodb:GetItem', 'dynamodb:UpdateItem'])
+      .accessTable(props.table, DELIVERY_WORKER_TABLE_ACTIONS)
       .sendTo(props.deliveryQueue, 'DELIVERY_QUEUE_URL')
       .sendTo(props.deliveryDeadLetterQueue, 'DELIVERY_DLQ_URL');
     this.eventSourceMapping = this.function.consume(props.deliveryQueue, {

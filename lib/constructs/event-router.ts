@@ -4,7 +4,7 @@ import type { EventSourceMapping } from 'aws-cdk-lib/aws-lambda';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { type ServiceEndpoints, WebhookFunction } from './webhook-function.js';
+import { type ServiceEndpoints, type TableItemAction, WebhookFunction } from './webhook-function.js';
 
 export interface EventRouterProps {
   /** The rule's target queue the router consumes; it must have a dead-letter queue. */
@@ -37,11 +37,13 @@ export interface EventRouterProps {
   readonly endpoints?: ServiceEndpoints;
 }
 
+/** The table actions the router's handler makes: finding a tenant's subscribers of an event type. */
+export const EVENT_ROUTER_TABLE_ACTIONS = ['dynamodb:Query', 'dynamodb:BatchGetItem'] as const satisfies readonly TableItemAction[];
+
 /**
  * Fans each published event out to deliveries: the `event-router` function, polled from the events queue, validates
- * the event against the catalogue, finds the tenant's subscribed webhooks (Query + BatchGetItem), creates one
- * delivery item per webhook (conditional PutItem, GetItem on a duplicate) and queues one delivery job each
- * (SendMessageBatch). Invalid events go to the rejected-events queue. Table access is exactly those item actions.
+ * the event against the catalogue, finds the tenant's subscribed webhooks and queues one delivery job each
+ * (SendMessageBatch). Invalid events go to the rejected-events queue. Table access is exactly its reads.
  */
 export class EventRouter extends Construct {
   readonly function: WebhookFunction;
@@ -58,7 +60,7 @@ export class EventRouter extends Construct {
       memorySize: props.memorySize ?? 256,
       ...(props.endpoints && { endpoints: props.endpoints }),
     })
-      .accessTable(props.table, ['dynamodb:Query', 'dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem'])
+      .accessTable(props.table, EVENT_ROUTER_TABLE_ACTIONS)
       .sendTo(props.deliveryQueue, 'DELIVERY_QUEUE_URL')
       .sendTo(props.rejectedEventsQueue, 'REJECTED_EVENTS_QUEUE_URL');
     this.eventSourceMapping = this.function.consume(props.eventsQueue, {

@@ -80,27 +80,39 @@ describe('delivery store', () => {
     expect((await deliveries.list('acme', 'wh_C', { limit: 10 })).items).toHaveLength(7);
   });
 
+  it('records a delivery with the first claim on it, pending, expiring after the retention', async () => {
+    const record = delivery('wh_F');
+    const key = { tenantId: 'acme', webhookId: 'wh_F', deliveryId: record.id };
+
+    expect(await deliveries.claimAttempt(key, record.event, 1, new Date(now + 45_000))).toEqual({ kind: 'claimed', delivery: record });
+
+    expect(await deliveries.get(key)).toEqual(record);
+    expect((await deliveries.list('acme', 'wh_F', { limit: 10 })).items).toEqual([record]);
+    now += 31 * 86_400_000;
+    expect(await deliveries.get(key)).toBeUndefined();
+  });
+
   it('lets one worker at a time claim an attempt, until it is recorded or the claim lapses', async () => {
     const record = delivery('wh_E');
     const key = { tenantId: 'acme', webhookId: 'wh_E', deliveryId: record.id };
     await deliveries.createIfAbsent(record);
     const lapseAt = new Date(now + 45_000);
+    const claim = (attempt: number, until: Date) => deliveries.claimAttempt(key, record.event, attempt, until);
 
-    expect(await deliveries.claimAttempt(key, 1, lapseAt)).toEqual({ kind: 'claimed', delivery: record });
-    expect(await deliveries.claimAttempt(key, 1, new Date(now + 90_000))).toEqual({ kind: 'held', until: lapseAt });
+    expect(await claim(1, lapseAt)).toEqual({ kind: 'claimed', delivery: record });
+    expect(await claim(1, new Date(now + 90_000))).toEqual({ kind: 'held', until: lapseAt });
     expect(await deliveries.get(key)).toEqual(record); // the claim is bookkeeping, not part of the delivery
 
     now += 45_000; // the first claimant died without recording: the attempt can be claimed again
-    expect(await deliveries.claimAttempt(key, 1, new Date(now + 45_000))).toMatchObject({ kind: 'claimed' });
+    expect(await claim(1, new Date(now + 45_000))).toMatchObject({ kind: 'claimed' });
     await deliveries.recordAttempt(key, { attempt: 1, at: record.createdAt, durationMs: 3, statusCode: 500, error: 'http_5xx' }, {
       status: 'retrying',
       lastError: 'http_5xx',
     });
 
-    expect(await deliveries.claimAttempt(key, 1, new Date(now + 45_000))).toEqual({ kind: 'made' });
-    const second = await deliveries.claimAttempt(key, 2, new Date(now + 45_000));
-    expect(second).toMatchObject({ kind: 'claimed', delivery: { status: 'retrying', attempts: [{ attempt: 1 }] } });
-    expect(await deliveries.claimAttempt({ ...key, deliveryId: ulidIds.deliveryId() }, 1, lapseAt)).toEqual({ kind: 'missing' });
+    expect(await claim(1, new Date(now + 45_000))).toEqual({ kind: 'made' });
+    const second = await claim(2, new Date(now + 45_000));
+    expect(second).toMatchObject({ kind: 'claimed', delivery: { status: 'retrying', attempts: [{ attempt: 1 }], createdAt: record.createdAt } });
   });
 
   it('hides deliveries past their retention even before TTL deletes them', async () => {
@@ -109,8 +121,8 @@ describe('delivery store', () => {
     now += 31 * 86_400_000;
     expect(await deliveries.get({ tenantId: 'acme', webhookId: 'wh_D', deliveryId: old.id })).toBeUndefined();
     expect((await deliveries.list('acme', 'wh_D', { limit: 10 })).items).toEqual([]);
-    expect(await deliveries.claimAttempt({ tenantId: 'acme', webhookId: 'wh_D', deliveryId: old.id }, 1, clock.now())).toEqual({
-      kind: 'missing',
+    expect(await deliveries.claimAttempt({ tenantId: 'acme', webhookId: 'wh_D', deliveryId: old.id }, old.event, 1, clock.now())).toEqual({
+      kind: 'expired',
     });
   });
 });

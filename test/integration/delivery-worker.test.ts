@@ -16,6 +16,10 @@ import { ulidIds } from '../../functions/handlers/wiring.js';
 import { EmbeddedSqs } from '../../local/embedded-sqs/embedded-sqs.js';
 import { captureEmf } from '../support/emf.js';
 import { startTestTable } from '../support/dynamodb-store.js';
+import { recordTableActions } from '../support/table-actions.js';
+import { DELIVERY_WORKER_TABLE_ACTIONS } from '../../lib/constructs/delivery-worker.js';
+import { createDocumentClient } from '../../functions/adapters/dynamodb/document-client.js';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { sqsClientFor } from '../support/embedded-sqs-client.js';
 import { makeDelivery, makeWebhook } from '../support/records.js';
 
@@ -32,9 +36,18 @@ let sqs: SQSClient;
 let receiver: Server;
 let hits = 0;
 let slowHits = 0;
+/** The workers' own store client: its table actions are held against what the CDK construct grants the worker. */
+let workerDb: DynamoDBDocumentClient;
+let workerTableActions: Set<string>;
+const workerRepositories = () => ({
+  webhooks: new DynamoWebhookRepository(workerDb, store.tableName, clock),
+  deliveries: new DynamoDeliveryRepository(workerDb, store.tableName, clock),
+});
 
 beforeAll(async () => {
   store = await startTestTable();
+  workerDb = createDocumentClient({ region: 'us-east-1', endpoint: store.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  workerTableActions = recordTableActions(workerDb);
   sqsServer = new EmbeddedSqs({ region: 'us-east-1', now: () => now });
   await sqsServer.start();
   sqs = sqsClientFor(sqsServer);
@@ -50,6 +63,7 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
 });
 afterAll(async () => {
+  workerDb.destroy();
   sqs.destroy();
   await sqsServer.stop();
   receiver.closeAllConnections();
@@ -67,8 +81,7 @@ it('waits an hour between attempts by queueing with the maximum delay, then park
   const emf = captureEmf();
   const metrics = new EmfDeliveryMetrics('delivery-worker');
   const worker = new DeliveryWorker({
-    webhooks,
-    deliveries,
+    ...workerRepositories(),
     jobs: new SqsDeliveryJobQueue(sqs, deliveriesQueue),
     deadLetters: new SqsDeadLetterSink(sqs, deadLetterQueue),
     sender,
@@ -76,7 +89,7 @@ it('waits an hour between attempts by queueing with the maximum delay, then park
     retryPolicy: { delaysSeconds: [3600], jitter: 0 },
     attemptClaimSeconds: 45,
     health: { disableAfterSeconds: 5 * 86_400, minFailures: 10 },
-    fanOut: new FanOut({ webhooks, deliveries, jobs: new SqsDeliveryJobQueue(sqs, deliveriesQueue), clock }),
+    fanOut: new FanOut({ webhooks: workerRepositories().webhooks, jobs: new SqsDeliveryJobQueue(sqs, deliveriesQueue) }),
     logger: { info: () => undefined, warn: () => undefined },
     metrics,
   });
@@ -85,7 +98,6 @@ it('waits an hour between attempts by queueing with the maximum delay, then park
   const event = { id: 'evt_long_wait', type: 'order.created', timestamp: clock.now().toISOString(), data: {} };
   const { record, job } = makeDelivery(webhook, event, { id: ulidIds.deliveryId(), now: clock.now() });
   const key = { tenantId: 'acme', webhookId: webhook.id, deliveryId: record.id };
-  await deliveries.createIfAbsent(record);
   const consume = async () => {
     const { Messages = [] } = await sqs.send(
       new ReceiveMessageCommand({ QueueUrl: deliveriesQueue, MaxNumberOfMessages: 10, VisibilityTimeout: 30 }),
@@ -147,12 +159,10 @@ describe('endpoint health', () => {
     const queueUrl = sqsServer.createQueue(`health-${Math.random().toString(36).slice(2)}`);
     const deadLetterUrl = sqsServer.createQueue(`health-dlq-${Math.random().toString(36).slice(2)}`);
     const webhooks = new DynamoWebhookRepository(store.db, store.tableName, clock);
-    const deliveries = new DynamoDeliveryRepository(store.db, store.tableName, clock);
     const jobs = new SqsDeliveryJobQueue(sqs, queueUrl);
     const sender = createUndiciSender({ allowPrivateDestinations: true, allowHttp: true });
     const worker = new DeliveryWorker({
-      webhooks,
-      deliveries,
+      ...workerRepositories(),
       jobs,
       deadLetters: new SqsDeadLetterSink(sqs, deadLetterUrl),
       sender,
@@ -160,7 +170,7 @@ describe('endpoint health', () => {
       retryPolicy: { delaysSeconds: options.retries, jitter: 0 },
       attemptClaimSeconds: 45,
       health: { disableAfterSeconds: 5 * 86_400, minFailures: options.minFailures },
-      fanOut: new FanOut({ webhooks, deliveries, jobs, clock }),
+      fanOut: new FanOut({ webhooks: workerRepositories().webhooks, jobs }),
       logger: { info: () => undefined, warn: () => undefined },
       metrics: new EmfDeliveryMetrics('delivery-worker'),
     });
@@ -173,13 +183,20 @@ describe('endpoint health', () => {
     await webhooks.create(watcher);
     const attempt = async (deliveryId: string, number: number) => {
       const event = { id: `evt_${deliveryId}`, type: 'order.created', timestamp: clock.now().toISOString(), data: {} };
-      const { record, job } = makeDelivery(failing, event, { id: deliveryId, now: clock.now() });
-      await deliveries.createIfAbsent(record);
+      const { job } = makeDelivery(failing, event, { id: deliveryId, now: clock.now() });
       return worker.process({ ...job, attempt: number });
     };
-    const watcherDeliveries = async () =>
-      (await deliveries.list(tenantId, watcher.id, { limit: 100 })).items.map((delivery) => delivery.event);
-    return { webhooks, failing, watcher, attempt, watcherDeliveries, close: () => sender.close(), tenantId };
+    /** The events queued for the watcher (fan-out queues jobs; a worker would record the deliveries). */
+    const queuedForWatcher = async () => {
+      const events: unknown[] = [];
+      for (;;) {
+        const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10 }));
+        if (Messages.length === 0) return events;
+        const jobs = Messages.map((message) => DeliveryJob.parse(JSON.parse(message.Body!)));
+        events.push(...jobs.filter((job) => job.webhookId === watcher.id).map((job) => job.event));
+      }
+    };
+    return { webhooks, failing, watcher, attempt, queuedForWatcher, close: () => sender.close(), tenantId };
   };
 
   it('disables a webhook whose every delivery failed for five days, and tells the tenant’s webhook.disabled subscribers', async () => {
@@ -194,7 +211,7 @@ describe('endpoint health', () => {
 
     const disabled = await health.webhooks.get(health.tenantId, health.failing.id);
     expect(disabled).toMatchObject({ enabled: false, consecutiveFailures: 6, disabledReason: expect.stringContaining('6 failed attempts') });
-    expect(await health.watcherDeliveries()).toEqual([
+    expect(await health.queuedForWatcher()).toEqual([
       expect.objectContaining({
         type: 'webhook.disabled',
         data: expect.objectContaining({ webhookId: health.failing.id, reason: disabled?.disabledReason }),
@@ -232,7 +249,7 @@ describe('endpoint health', () => {
 
     await health.attempt(deliveryId, 1);
 
-    expect(await health.watcherDeliveries()).toEqual([
+    expect(await health.queuedForWatcher()).toEqual([
       expect.objectContaining({
         type: 'delivery.exhausted',
         data: { webhookId: health.failing.id, deliveryId, eventId: `evt_${deliveryId}`, eventType: 'order.created', attempts: 1, lastError: 'http_5xx' },
@@ -249,8 +266,7 @@ describe('two copies of one job (an event published twice, a message received tw
     const jobs = new SqsDeliveryJobQueue(sqs, sqsServer.createQueue(`copies-${Math.random().toString(36).slice(2)}`));
     const sender = createUndiciSender({ allowPrivateDestinations: true, allowHttp: true });
     const worker = new DeliveryWorker({
-      webhooks,
-      deliveries,
+      ...workerRepositories(),
       jobs,
       deadLetters: new SqsDeadLetterSink(sqs, sqsServer.createQueue(`copies-dlq-${Math.random().toString(36).slice(2)}`)),
       sender,
@@ -258,7 +274,7 @@ describe('two copies of one job (an event published twice, a message received tw
       retryPolicy: { delaysSeconds: [60], jitter: 0 },
       attemptClaimSeconds: 45,
       health: { disableAfterSeconds: 5 * 86_400, minFailures: 10 },
-      fanOut: new FanOut({ webhooks, deliveries, jobs, clock }),
+      fanOut: new FanOut({ webhooks: workerRepositories().webhooks, jobs }),
       logger: { info: () => undefined, warn: () => undefined },
       metrics: new EmfDeliveryMetrics('delivery-worker'),
     });
@@ -268,7 +284,6 @@ describe('two copies of one job (an event published twice, a message received tw
     await webhooks.create(webhook);
     const event = { id: `evt_${ulidIds.eventId()}`, type: 'order.created', timestamp: clock.now().toISOString(), data: {} };
     const { record, job } = makeDelivery(webhook, event, { now: clock.now() });
-    await deliveries.createIfAbsent(record);
     const key = { tenantId: webhook.tenantId, webhookId: webhook.id, deliveryId: record.id };
     return { worker, deliveries, job, key, close: () => sender.close() };
   };
@@ -290,7 +305,7 @@ describe('two copies of one job (an event published twice, a message received tw
   it('makes the attempt once the claim of a worker that died mid-attempt has lapsed', async () => {
     const { worker, deliveries, job, key, close } = await setup();
     const before = slowHits;
-    await deliveries.claimAttempt(key, 1, new Date(now + 45_000)); // a worker claimed, then died before recording
+    await deliveries.claimAttempt(key, job.event, 1, new Date(now + 45_000)); // a worker claimed, then died before recording
 
     expect(await worker.process(job)).toEqual({ kind: 'park', seconds: 45 });
     expect(slowHits - before).toBe(0);
@@ -301,4 +316,8 @@ describe('two copies of one job (an event published twice, a message received tw
     expect(await deliveries.get(key)).toMatchObject({ status: 'succeeded', attempts: [{ attempt: 1 }] });
     await close();
   });
+});
+
+it('makes only the table actions the CDK construct grants the worker', () => {
+  expect([...workerTableActions].sort()).toEqual([...DELIVERY_WORKER_TABLE_ACTIONS].sort());
 });

@@ -1,12 +1,15 @@
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
-import { DynamoDeliveryRepository } from '../../functions/adapters/dynamodb/delivery.repository.js';
 import { DynamoWebhookRepository } from '../../functions/adapters/dynamodb/webhook.repository.js';
 import { SqsDeliveryJobQueue, SqsRejectedEventSink } from '../../functions/adapters/sqs/delivery-queue.js';
 import { EventRouter } from '../../functions/domain/delivery/event-router.service.js';
 import { routeSqsBatch } from '../../functions/handlers/sqs-batch.js';
 import { EmbeddedSqs } from '../../local/embedded-sqs/embedded-sqs.js';
 import { startTestTable } from '../support/dynamodb-store.js';
+import { recordTableActions } from '../support/table-actions.js';
+import { EVENT_ROUTER_TABLE_ACTIONS } from '../../lib/constructs/event-router.js';
+import { createDocumentClient } from '../../functions/adapters/dynamodb/document-client.js';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { sqsClientFor } from '../support/embedded-sqs-client.js';
 import { makeWebhook } from '../support/records.js';
 
@@ -19,9 +22,14 @@ let store: Awaited<ReturnType<typeof startTestTable>>;
 let sqsServer: EmbeddedSqs;
 let sqs: SQSClient;
 const sqsCommands: { name: string; entries: number }[] = [];
+/** The router's own store client: its table actions are held against what the CDK construct grants the router. */
+let routerDb: DynamoDBDocumentClient;
+let routerTableActions: Set<string>;
 
 beforeAll(async () => {
   store = await startTestTable();
+  routerDb = createDocumentClient({ region: 'us-east-1', endpoint: store.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  routerTableActions = recordTableActions(routerDb);
   sqsServer = new EmbeddedSqs({ region: 'us-east-1' });
   await sqsServer.start();
   sqs = sqsClientFor(sqsServer);
@@ -35,6 +43,7 @@ beforeAll(async () => {
   );
 });
 afterAll(async () => {
+  routerDb.destroy();
   sqs.destroy();
   await sqsServer.stop();
   await store.stop();
@@ -52,10 +61,9 @@ const setup = async (options: { deliveryQueue?: string; failingTenant?: string }
       // A store failing for one tenant only: the edge this test cannot make fail for real.
       findSubscribers: async (tenant, type) => {
         if (tenant === options.failingTenant) throw new Error('ProvisionedThroughputExceededException');
-        return webhooks.findSubscribers(tenant, type);
+        return new DynamoWebhookRepository(routerDb, store.tableName, clock).findSubscribers(tenant, type);
       },
     },
-    deliveries: new DynamoDeliveryRepository(store.db, store.tableName, clock),
     jobs: new SqsDeliveryJobQueue(sqs, deliveryQueue),
     rejected: new SqsRejectedEventSink(sqs, rejectedQueue),
     clock,
@@ -129,4 +137,8 @@ it('fails every event with jobs when queueing them fails, and none that was reje
   const result = await route([orderCreated('evt_a'), '{"detail-type":"order.created"}', orderCreated('evt_b')]);
 
   expect(result.batchItemFailures.map((failure) => failure.itemIdentifier)).toEqual(['m0', 'm2']);
+});
+
+it('makes only the table actions the CDK construct grants the router', () => {
+  expect([...routerTableActions].sort()).toEqual([...EVENT_ROUTER_TABLE_ACTIONS].sort());
 });

@@ -6,7 +6,7 @@ import {
   type QueryCommandOutput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { DeliveryAttempt, DeliveryStatus } from '../../contracts/delivery.schema.js';
+import type { DeliveryAttempt, DeliveryStatus, WebhookPayload } from '../../contracts/delivery.schema.js';
 import type {
   AttemptClaim,
   DeliveryKey,
@@ -100,27 +100,43 @@ export class DynamoDeliveryRepository implements DeliveryRepository {
     return more && last ? { items: pageItems, lastId: last.id } : { items: pageItems };
   }
 
-  async claimAttempt(key: DeliveryKey, attempt: number, until: Date): Promise<AttemptClaim> {
-    const now = this.clock.now().getTime();
+  async claimAttempt(key: DeliveryKey, event: WebhookPayload, attempt: number, until: Date): Promise<AttemptClaim> {
+    const now = this.clock.now();
+    const nowSeconds = Math.floor(now.getTime() / 1000);
+    const created: Omit<DeliveryRecord, 'event'> = {
+      id: key.deliveryId,
+      tenantId: key.tenantId,
+      webhookId: key.webhookId,
+      status: 'pending',
+      attempts: [],
+      createdAt: now.toISOString(),
+      updatedAt: now.toISOString(),
+    };
+    const setIfNew = { ...created, event, [tableDesign.timeToLiveAttribute]: nowSeconds + this.retentionDays * 86_400 };
+    const names = Object.fromEntries(Object.keys(setIfNew).map((field, index) => [`#new${index}`, field]));
+    const values = Object.fromEntries(Object.values(setIfNew).map((value, index) => [`:new${index}`, value]));
+    const initialise = Object.keys(names).map((name) => `${name} = if_not_exists(${name}, ${name.replace('#', ':')})`);
     try {
       const { Attributes } = await this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: itemKeys.delivery(key.tenantId, key.webhookId, key.deliveryId),
-          UpdateExpression: 'SET #claimedAttempt = :attempt, #claimExpiresAt = :until',
+          UpdateExpression: `SET #claimedAttempt = :attempt, #claimExpiresAt = :until, ${initialise.join(', ')}`,
           ConditionExpression:
-            'attribute_exists(pk) AND #expiresAt > :nowSeconds AND size(attempts) < :attempt AND ' +
-            '(attribute_not_exists(#claimedAttempt) OR #claimedAttempt < :attempt OR #claimExpiresAt <= :now)',
+            'attribute_not_exists(pk) OR (#expiresAt > :nowSeconds AND size(attempts) < :attempt AND ' +
+            '(attribute_not_exists(#claimedAttempt) OR #claimedAttempt < :attempt OR #claimExpiresAt <= :now))',
           ExpressionAttributeNames: {
+            ...names,
             '#claimedAttempt': CLAIMED_ATTEMPT,
             '#claimExpiresAt': CLAIM_EXPIRES_AT,
             '#expiresAt': tableDesign.timeToLiveAttribute,
           },
           ExpressionAttributeValues: {
+            ...values,
             ':attempt': attempt,
             ':until': until.getTime(),
-            ':now': now,
-            ':nowSeconds': Math.floor(now / 1000),
+            ':now': now.getTime(),
+            ':nowSeconds': nowSeconds,
           },
           ReturnValues: 'ALL_NEW',
         }),
@@ -130,10 +146,10 @@ export class DynamoDeliveryRepository implements DeliveryRepository {
       if (!isConditionalCheckFailed(error)) throw error;
     }
     const item = await this.readItem(key);
-    if (!item) return { kind: 'missing' };
+    if (!item) return { kind: 'expired' };
     if (fromItem(item).attempts.length >= attempt) return { kind: 'made' };
     // Held by another worker; if its claim lapsed between the two reads, the caller tries again in a second.
-    return { kind: 'held', until: new Date(Math.max(Number(item[CLAIM_EXPIRES_AT]), now + 1000)) };
+    return { kind: 'held', until: new Date(Math.max(Number(item[CLAIM_EXPIRES_AT]), now.getTime() + 1000)) };
   }
 
   async recordAttempt(key: DeliveryKey, attempt: DeliveryAttempt, progress: DeliveryProgress): Promise<void> {

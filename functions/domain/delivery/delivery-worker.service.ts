@@ -81,6 +81,7 @@ export class DeliveryWorker {
     // twice) must not both POST. A copy arriving while the claim is held waits for it to be kept or to lapse.
     const claim = await this.deps.deliveries.claimAttempt(
       key,
+      job.event,
       job.attempt,
       new Date(now.getTime() + this.deps.attemptClaimSeconds * 1000),
     );
@@ -92,7 +93,7 @@ export class DeliveryWorker {
       this.deps.logger.info('duplicate job parked: attempt in progress elsewhere', fields);
       return { kind: 'park', seconds: Math.ceil((claim.until.getTime() - now.getTime()) / 1000) };
     }
-    if (claim.kind === 'missing') {
+    if (claim.kind === 'expired') {
       this.deps.logger.warn('job dropped: its delivery is past retention', fields);
       return { kind: 'done' };
     }

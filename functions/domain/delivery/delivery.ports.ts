@@ -35,8 +35,8 @@ export type AttemptClaim =
   | { readonly kind: 'made' }
   /** Another worker holds the claim until `until`; if it has not recorded the attempt by then, it can be claimed again. */
   | { readonly kind: 'held'; readonly until: Date }
-  /** No such delivery (past its retention). */
-  | { readonly kind: 'missing' };
+  /** The delivery is past its retention. */
+  | { readonly kind: 'expired' };
 
 export interface DeliveryRepository {
   /** Stores a new delivery; when one with the same id exists, leaves it untouched and returns it. */
@@ -51,9 +51,10 @@ export interface DeliveryRepository {
   /**
    * Claims attempt `attempt` for the caller until `until`, atomically, so two copies of one job (an event published
    * twice, a queue message delivered twice) never make the same attempt at once. A claim lapses at `until`, so a
-   * worker that dies mid-attempt holds nothing up for longer.
+   * worker that dies mid-attempt holds nothing up for longer. A delivery not stored yet is created, pending, with
+   * `event`: the first claim is what records a fanned-out delivery.
    */
-  claimAttempt(key: DeliveryKey, attempt: number, until: Date): Promise<AttemptClaim>;
+  claimAttempt(key: DeliveryKey, event: WebhookPayload, attempt: number, until: Date): Promise<AttemptClaim>;
   /** Appends an attempt and moves the delivery on. */
   recordAttempt(key: DeliveryKey, attempt: DeliveryAttempt, progress: DeliveryProgress): Promise<void>;
   /** Moves the delivery on without an attempt (webhook gone, manual retry queued). */

@@ -6,13 +6,12 @@ import type {
   DeliveryJobQueue,
   DeliveryLogger,
   DeliveryMetrics,
-  DeliveryRepository,
   RejectedEventSink,
 } from './delivery.ports.js';
 import { FanOut } from './fan-out.js';
 
 export type RouteResult =
-  | { readonly kind: 'routed'; readonly eventId: string; readonly deliveries: number; readonly queued: number }
+  | { readonly kind: 'routed'; readonly eventId: string; readonly queued: number }
   | { readonly kind: 'rejected'; readonly reasons: readonly string[] }
   /** Not routed (a store or queue error): the event stays on the events queue for another try. */
   | { readonly kind: 'failed'; readonly error: unknown };
@@ -27,7 +26,6 @@ export class EventRouter {
   constructor(
     private readonly deps: {
       readonly webhooks: Pick<WebhookRepository, 'findSubscribers'>;
-      readonly deliveries: DeliveryRepository;
       readonly jobs: DeliveryJobQueue;
       readonly rejected: RejectedEventSink;
       readonly clock: Clock;
@@ -40,9 +38,9 @@ export class EventRouter {
 
   /**
    * Routes the events of one queue batch. Their delivery jobs are queued together, ten per request, rather than
-   * per event; if queueing fails, every event that had jobs fails and is routed again on its next receive (delivery
-   * records are reused and workers claim each attempt, so nothing is sent twice). A failing event never holds
-   * back the others.
+   * per event; if queueing fails, every event that had jobs fails and is routed again on its next receive (the
+   * same delivery ids, and workers claim each attempt, so nothing is sent twice). A failing event never holds back
+   * the others.
    */
   async routeBatch(messages: readonly unknown[]): Promise<RouteResult[]> {
     const planned = await Promise.all(messages.map((message) => this.plan(message)));
@@ -56,15 +54,14 @@ export class EventRouter {
     return planned.map((plan): RouteResult => {
       if (plan.kind !== 'planned') return plan;
       if (queueError && plan.jobs.length > 0) return { kind: 'failed', error: queueError.error };
-      const { payload, detail, deliveries, jobs: queued } = plan;
+      const { payload, detail, jobs: queued } = plan;
       this.deps.logger.info('event routed', {
         tenantId: detail.tenantId,
         eventId: payload.id,
         eventType: payload.type,
-        deliveries,
         queued: queued.length,
       });
-      return { kind: 'routed', eventId: payload.id, deliveries, queued: queued.length };
+      return { kind: 'routed', eventId: payload.id, queued: queued.length };
     });
   }
 
@@ -79,10 +76,10 @@ export class EventRouter {
         return { kind: 'rejected', reasons: validated.reasons };
       }
       const { payload, detail } = validated;
-      const { deliveries, jobs } = await this.fanOut.plan(detail.tenantId, payload, {
+      const jobs = await this.fanOut.plan(detail.tenantId, payload, {
         ...(detail.attributes && { attributes: detail.attributes }),
       });
-      return { kind: 'planned', payload, detail, deliveries, jobs };
+      return { kind: 'planned', payload, detail, jobs };
     } catch (error) {
       return { kind: 'failed', error };
     }
@@ -93,7 +90,6 @@ interface Plan {
   readonly kind: 'planned';
   readonly payload: WebhookPayload;
   readonly detail: PublishedEventDetail;
-  readonly deliveries: number;
   readonly jobs: readonly DeliveryJob[];
 }
 

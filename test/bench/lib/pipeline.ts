@@ -34,7 +34,6 @@ export const assembleRouter = (deps: { db: DynamoDBDocumentClient; sqs: SQSClien
   const metrics = new EmfDeliveryMetrics('event-router');
   const router = new EventRouter({
     webhooks: new DynamoWebhookRepository(deps.db, deps.tableName, systemClock),
-    deliveries: new DynamoDeliveryRepository(deps.db, deps.tableName, systemClock),
     jobs: new SqsDeliveryJobQueue(deps.sqs, deps.queueUrls.deliveries),
     rejected: new SqsRejectedEventSink(deps.sqs, deps.queueUrls.rejectedEvents),
     clock: systemClock,
@@ -73,7 +72,7 @@ export const assembleWorker = (deps: { db: DynamoDBDocumentClient; sqs: SQSClien
     retryPolicy: DEFAULT_RETRY_POLICY,
     attemptClaimSeconds: attemptClaimSeconds(20_000),
     health: { disableAfterSeconds: 5 * 86_400, minFailures: 10 },
-    fanOut: new FanOut({ webhooks, deliveries, jobs, clock: systemClock }),
+    fanOut: new FanOut({ webhooks, jobs }),
     logger,
     metrics,
   });

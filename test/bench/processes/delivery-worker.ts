@@ -1,6 +1,5 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { DynamoDeliveryRepository } from '../../../functions/adapters/dynamodb/delivery.repository.js';
 import { createDocumentClient } from '../../../functions/adapters/dynamodb/document-client.js';
 import { itemKeys } from '../../../functions/adapters/dynamodb/table-design.js';
 import { DynamoWebhookRepository } from '../../../functions/adapters/dynamodb/webhook.repository.js';
@@ -16,7 +15,7 @@ import { createLogger } from '../../../functions/handlers/logger.js';
 import { processSqsBatch } from '../../../functions/handlers/sqs-batch.js';
 import { systemClock } from '../../../functions/handlers/wiring.js';
 import { serveParent } from '../lib/child.js';
-import { batchesOf, countLogOutput, forEachConcurrently, makeEvent, sqsRecord } from '../lib/fixtures.js';
+import { batchesOf, countLogOutput, makeEvent, sqsRecord } from '../lib/fixtures.js';
 import { makeDelivery, makeWebhook } from '../../support/records.js';
 import { cpuMs, latencySummary, round } from '../lib/stats.js';
 import { BENCH_CREDENTIALS, BENCH_REGION, functionEnvironment, startStorage } from '../lib/storage.js';
@@ -37,7 +36,6 @@ if (process.env.BENCH_STORAGE === 'inprocess') Object.assign(process.env, functi
 type Handler = (event: SQSEvent) => Promise<SQSBatchResponse>;
 let handler: Handler;
 let webhooks: WebhookRecord[] = [];
-let store: ((record: DeliveryRecord) => Promise<unknown>) | undefined;
 let prepared: SQSEvent[] = [];
 let runs = 0;
 
@@ -46,10 +44,8 @@ const QUEUE_ARN = 'arn:aws:sqs:us-east-1:000000000000:deliveries';
 const setupHandler = async (bundle: string, sinkUrl: string, webhookCount: number) => {
   const db = createDocumentClient({ region: BENCH_REGION, endpoint: process.env.DYNAMODB_ENDPOINT!, credentials: BENCH_CREDENTIALS });
   const repository = new DynamoWebhookRepository(db, process.env.TABLE_NAME!, systemClock);
-  const deliveries = new DynamoDeliveryRepository(db, process.env.TABLE_NAME!, systemClock);
   webhooks = Array.from({ length: webhookCount }, (_, index) => makeWebhook(`bench-${process.pid}`, `${sinkUrl}/hook/${index}`));
   for (const webhook of webhooks) await repository.create(webhook);
-  store = (record) => deliveries.createIfAbsent(record);
   handler = ((await import(bundle)) as { handler: Handler }).handler;
 };
 
@@ -68,9 +64,19 @@ const setupMemory = (sinkUrl: string, webhookCount: number) => {
     },
     get: async (key) => records.get(keyOf(key)),
     // One worker per process here, so no other holder of a claim can exist.
-    claimAttempt: async (key, attempt) => {
-      const record = records.get(keyOf(key));
-      if (!record) return { kind: 'missing' };
+    claimAttempt: async (key, event, attempt) => {
+      const now = new Date().toISOString();
+      const record = records.get(keyOf(key)) ?? {
+        id: key.deliveryId,
+        tenantId: key.tenantId,
+        webhookId: key.webhookId,
+        event,
+        status: 'pending',
+        attempts: [],
+        createdAt: now,
+        updatedAt: now,
+      };
+      records.set(keyOf(key), record);
       return record.attempts.length >= attempt ? { kind: 'made' } : { kind: 'claimed', delivery: record };
     },
     list: async () => ({ items: [] }),
@@ -111,7 +117,6 @@ const setupMemory = (sinkUrl: string, webhookCount: number) => {
     logger,
     metrics,
   });
-  store = (record) => deliveries.createIfAbsent(record);
   handler = async (event) => {
     try {
       return await processSqsBatch(event, (record) => worker.process(DeliveryJob.parse(JSON.parse(record.body))), { logger });
@@ -127,13 +132,12 @@ serveParent({
     else setupMemory(params.sinkUrl, params.webhooks);
     return { webhooks: webhooks.length };
   },
-  /** Stores `count` pending deliveries and builds their jobs' SQS records, in batches of 10 (not timed). */
+  /** Builds the SQS records of `count` first-attempt jobs, in batches of 10 (not timed); the worker records the deliveries. */
   prepare: async ({ count }: { count: number }) => {
     runs += 1;
     const deliveries = Array.from({ length: count }, (_, index) =>
       makeDelivery(webhooks[index % webhooks.length]!, makeEvent(`evt_bench_${process.pid}_${runs}_${index}`)),
     );
-    await forEachConcurrently(deliveries, 32, (delivery) => store!(delivery.record));
     prepared = batchesOf(
       deliveries.map((delivery) => sqsRecord(delivery.job, QUEUE_ARN)),
       10,
