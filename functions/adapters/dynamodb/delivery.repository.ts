@@ -37,7 +37,7 @@ export class DynamoDeliveryRepository implements DeliveryRepository {
   ) {}
 
   async createIfAbsent(delivery: DeliveryRecord): Promise<{ created: boolean; delivery: DeliveryRecord }> {
-    const expiresAt = Math.floor(this.clock.now().getTime() / 1000) + this.retentionDays * 86_400;
+    const expiresAt = this.expiresAtFor(this.clock.now());
     try {
       await this.db.send(
         new PutCommand({
@@ -112,7 +112,7 @@ export class DynamoDeliveryRepository implements DeliveryRepository {
       createdAt: now.toISOString(),
       updatedAt: now.toISOString(),
     };
-    const setIfNew = { ...created, event, [tableDesign.timeToLiveAttribute]: nowSeconds + this.retentionDays * 86_400 };
+    const setIfNew = { ...created, event, [tableDesign.timeToLiveAttribute]: this.expiresAtFor(now) };
     const names = Object.fromEntries(Object.keys(setIfNew).map((field, index) => [`#new${index}`, field]));
     const values = Object.fromEntries(Object.values(setIfNew).map((value, index) => [`:new${index}`, value]));
     const initialise = Object.keys(names).map((name) => `${name} = if_not_exists(${name}, ${name.replace('#', ':')})`);
@@ -198,6 +198,11 @@ export class DynamoDeliveryRepository implements DeliveryRepository {
         ExpressionAttributeValues: values,
       }),
     );
+  }
+
+  /** The TTL of a delivery stored at `now`, in epoch seconds. */
+  private expiresAtFor(now: Date): number {
+    return Math.floor(now.getTime() / 1000) + this.retentionDays * 86_400;
   }
 
   /** The stored item, unless it is past its retention. */
