@@ -218,6 +218,14 @@ export const StageConfig = z
          * @default 95
          */
         minSuccessRatePercent: z.number().gt(0).max(100).default(95),
+        /**
+         * Whether the success-rate alarm may use metric math. Only for an emulator stage whose CloudFormation refuses
+         * metric-math alarms (MiniStack 1.5.33: "Properties.Metrics (metric math) is not supported"): `false` replaces
+         * the `DeliverySuccessRate-Low` alarm by `DeliveriesDeadLettered`, a single-metric alarm on any delivery
+         * dead-lettered, so that the rest of the monitoring stack deploys there. Never set it for AWS.
+         * @default true
+         */
+        metricMathAlarms: z.boolean().default(true),
       })
       .strict()
       .prefault({}),

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import type { Stage } from 'aws-cdk-lib/aws-apigateway';
 import {
   Alarm,
@@ -62,6 +62,13 @@ export interface MonitoringProps {
    * @default 3
    */
   readonly successRateEvaluationPeriods?: number;
+  /**
+   * Whether alarms may use metric math. `false` is for emulators that refuse metric-math alarms: the success-rate
+   * alarm is then replaced by `DeliveriesDeadLettered`, which fires when any delivery is dead-lettered (a single
+   * metric, later and coarser than the rate). The success rate stays on the dashboard either way.
+   * @default true
+   */
+  readonly metricMathAlarms?: boolean;
   /**
    * An address e-mailed every alarm and recovery (an e-mail subscription on the topic, confirmed by the recipient).
    * @default - no subscription: subscribe a pager or chat integration to `alarmTopic` instead
@@ -127,17 +134,42 @@ export class Monitoring extends Construct {
     );
     this.successRate = successRateOf(succeeded, failedByReason);
 
-    this.alarmOn('DeliverySuccessRate-Low', {
-      metric: this.successRate,
-      threshold: minSuccessRate,
-      comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
-      evaluationPeriods: props.successRateEvaluationPeriods ?? 3,
-      // No attempts is no failure: the expression is 100 then, and a period without data is not a breach either.
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-      description:
-        `Under ${minSuccessRate} % of delivery attempts succeeded. See "Attempts by outcome" on the dashboard for the ` +
-        "failure reasons; the delivery worker's logs name the webhooks.",
-    });
+    if (props.metricMathAlarms ?? true) {
+      this.alarmOn('DeliverySuccessRate-Low', {
+        metric: this.successRate,
+        threshold: minSuccessRate,
+        comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
+        evaluationPeriods: props.successRateEvaluationPeriods ?? 3,
+        // No attempts is no failure: the expression is 100 then, and a period without data is not a breach either.
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+        description:
+          `Under ${minSuccessRate} % of delivery attempts succeeded. See "Attempts by outcome" on the dashboard for the ` +
+          "failure reasons; the delivery worker's logs name the webhooks.",
+      });
+    } else {
+      Annotations.of(this).addWarningV2(
+        '@webhooks/monitoring:noMetricMathAlarms',
+        'metricMathAlarms is false: the delivery success-rate alarm is replaced by DeliveriesDeadLettered. For emulators only, never for AWS.',
+      );
+      this.alarmOn('DeliveriesDeadLettered', {
+        // No label: CDK renders a labelled metric in the `Metrics` form, which those emulators refuse as well.
+        metric: new Metric({
+          namespace: METRICS_NAMESPACE,
+          metricName: MetricName.deadLettered,
+          dimensionsMap: { service: MetricService.deliveryWorker },
+          statistic: 'Sum',
+          period: PERIOD,
+        }),
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        // The worker reports nothing for a period in which no delivery was dead-lettered.
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+        description:
+          'A delivery was dead-lettered after its last attempt (stand-in for the success-rate alarm where metric math ' +
+          'is unavailable). See the delivery DLQ and "Attempts by outcome" on the dashboard.',
+      });
+    }
     for (const { name, queue } of props.deadLetterQueues) {
       this.alarmOn(`${name}-NotEmpty`, {
         metric: queue.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: 'Maximum' }),

@@ -1,14 +1,17 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Duration, Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { MockIntegration, RestApi } from 'aws-cdk-lib/aws-apigateway';
 import { type IFunction, Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { type IQueue, Queue } from 'aws-cdk-lib/aws-sqs';
 import type { IConstruct } from 'constructs';
 import { FAILURE_REASON_DIMENSION, FailureReason, METRICS_NAMESPACE, MetricName } from '../../functions/contracts/metrics.js';
-import { deliveryQueueMaxAgeSeconds } from '../../lib/config/stage-config.js';
+import { deliveryQueueMaxAgeSeconds, parseStageConfig, type StageConfigInput } from '../../lib/config/stage-config.js';
+import { repoRoot } from '../../lib/paths.js';
 import { MetricService } from '../../functions/contracts/metrics.js';
 import { Monitoring, type MonitoringProps } from '../../lib/constructs/monitoring.js';
-import { buildPlatform, logicalId, testApp } from './support/platform.js';
+import { buildPlatform, cdkJsonContext, logicalId, testApp } from './support/platform.js';
 
 // The monitoring stack only reads names of the other stacks' resources: no handler needs bundling.
 const platform = buildPlatform({ bundle: false });
@@ -329,6 +332,53 @@ describe('alarms', () => {
     expect(threshold('EventsQueue-OldestMessageAge')).toBe(300);
     expect(threshold('DeliveryQueue-OldestMessageAge')).toBe(600 * 1.2 + 300);
     expect(threshold('DeliverySuccessRate-Low')).toBe(99.5);
+  });
+});
+
+describe('stages without metric-math alarms (emulators)', () => {
+  const alarmsOf = (stageConfig: StageConfigInput) =>
+    Object.values(
+      Template.fromStack(buildPlatform({ bundle: false, config: stageConfig }).monitoring).findResources('AWS::CloudWatch::Alarm'),
+    ) as Alarm[];
+  const names = (stageAlarms: Alarm[]) => stageAlarms.map((alarm) => alarm.Properties.AlarmName as string);
+  const deployedTestStage = JSON.parse(readFileSync(join(repoRoot, 'test/deployed/stage.json'), 'utf8')) as StageConfigInput;
+
+  it('the AWS stage of cdk.json keeps the metric-math success-rate alarm', () => {
+    const awsStage = cdkJsonContext().webhooks as StageConfigInput;
+    const awsAlarms = alarmsOf(awsStage);
+    const name = parseStageConfig(awsStage).name;
+
+    expect(names(awsAlarms)).toContain(`Webhooks-${name}-DeliverySuccessRate-Low`);
+    expect(names(awsAlarms)).not.toContain(`Webhooks-${name}-DeliveriesDeadLettered`);
+    expect(awsAlarms.filter((alarm) => alarm.Properties.Metrics !== undefined)).toHaveLength(1);
+  });
+
+  it('the deployed-stack test stage replaces it by a single-metric alarm on dead-lettered deliveries, and only it', () => {
+    const emulatorAlarms = alarmsOf(deployedTestStage);
+    const name = parseStageConfig(deployedTestStage).name;
+
+    expect(emulatorAlarms.filter((alarm) => alarm.Properties.Metrics !== undefined)).toEqual([]);
+    expect(names(emulatorAlarms).sort()).toEqual(
+      names(alarmsOf({ ...deployedTestStage, monitoring: {} }))
+        .map((alarmName) => alarmName.replace('DeliverySuccessRate-Low', 'DeliveriesDeadLettered'))
+        .sort(),
+    );
+    expect(emulatorAlarms.find((alarm) => alarm.Properties.AlarmName === `Webhooks-${name}-DeliveriesDeadLettered`)!.Properties).toMatchObject({
+      Namespace: METRICS_NAMESPACE,
+      MetricName: MetricName.deadLettered,
+      Dimensions: [{ Name: 'service', Value: MetricService.deliveryWorker }],
+      Statistic: 'Sum',
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 0,
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
+  it('warns at synth that the stage is for emulators only', () => {
+    const emulatorStage = buildPlatform({ bundle: false, config: deployedTestStage });
+
+    Annotations.fromStack(emulatorStage.monitoring).hasWarning('*', Match.stringLikeRegexp('emulators only, never for AWS'));
+    expect(Annotations.fromStack(platform.monitoring).findWarning('*', Match.stringLikeRegexp('metricMathAlarms'))).toEqual([]);
   });
 });
 

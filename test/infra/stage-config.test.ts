@@ -25,7 +25,7 @@ describe('stage config', () => {
         connectTimeoutMs: 5000,
       },
       deliveryQueue: { visibilityTimeoutSeconds: 180, maxReceiveCount: 10 },
-      monitoring: { maxOldestMessageAgeSeconds: 900, minSuccessRatePercent: 95 },
+      monitoring: { maxOldestMessageAgeSeconds: 900, minSuccessRatePercent: 95, metricMathAlarms: true },
     });
     expect(config.monitoring.alarmEmail).toBeUndefined();
   });
@@ -156,6 +156,7 @@ describe('stage config: monitoring', () => {
       alarmEmail: 'oncall@example.com',
       maxOldestMessageAgeSeconds: 300,
       minSuccessRatePercent: 99.9,
+      metricMathAlarms: true,
     });
   });
 
