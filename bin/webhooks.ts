@@ -92,6 +92,14 @@ const stackTarget = async (options: TargetOptions): Promise<Target> => {
   };
 };
 
+/** Where `publish` sends PutEvents: a named bus needs nothing else of the stack (no table, no queues). */
+type EventsTarget = Pick<Target, 'region' | 'eventsEndpoint' | 'eventBusName' | 'local'>;
+
+const eventsTarget = async (options: TargetOptions): Promise<EventsTarget> =>
+  options.eventBus
+    ? { eventBusName: options.eventBus, ...(options.region && { region: options.region }), local: false }
+    : resolveTarget(options);
+
 const localCredentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 
 const adminFor = async (options: TargetOptions): Promise<TenantAdminService> => {
@@ -264,7 +272,7 @@ program
   .option('--id <id>', 'idempotency id: the same id is delivered once per webhook')
   .option('--attribute <name=value...>', 'attributes matched against webhook filters')
   .action(async (type: string, tenantId: string, data: string, options: { source: string; id?: string; attribute?: string[] }) => {
-    const target = await resolveTarget(program.opts<TargetOptions>());
+    const target = await eventsTarget(program.opts<TargetOptions>());
     if (!target.local && !target.eventBusName) throw new CliError('The event bus is unknown: pass --stack or --event-bus');
     let parsed: unknown;
     try {
