@@ -5,6 +5,7 @@
 #   .tools/m2                     the Maven repository those came from
 #   .tools/venv                   moto server + cfn-lint (requirements.txt)
 #   .tools/venv-lint              checkov (requirements-lint.txt)
+#   .tools/venv-ministack         MiniStack, for the deployed-stack test (requirements-ministack.txt)
 # Idempotent: each part carries a stamp (hash of its inputs); a rerun with unchanged inputs only checks them.
 # Needs Java 17+, Maven 3 and Python 3.9+ with venv: says which is missing and exits 1 otherwise.
 set -euo pipefail
@@ -123,7 +124,10 @@ install_venv() {
 
 install_venv "$TOOLS/venv" "$RIG/requirements.txt" moto_server
 install_venv "$TOOLS/venv-lint" "$RIG/requirements-lint.txt" checkov
+install_venv "$TOOLS/venv-ministack" "$RIG/requirements-ministack.txt" ministack
 
 log "ready: DynamoDB Local $(basename "$DDB"/lib/DynamoDBLocal-*.jar .jar | sed 's/^DynamoDBLocal-//'), $(
   "$TOOLS/venv/bin/python" -c 'from importlib.metadata import version as v; print("moto", v("moto") + ", cfn-lint", v("cfn-lint"))'
-), checkov $("$TOOLS/venv-lint/bin/python" -c 'from importlib.metadata import version; print(version("checkov"))')"
+), checkov $("$TOOLS/venv-lint/bin/python" -c 'from importlib.metadata import version; print(version("checkov"))'), MiniStack $(
+  "$TOOLS/venv-ministack/bin/python" -c 'from importlib.metadata import version; print(version("ministack"))'
+)"

@@ -21,8 +21,6 @@
  * test/infra/monitoring-stack.test.ts 'alarms' (metric, statistic, threshold and missing-data treatment of each:
  * DLQ depth, oldest message age, success rate, function errors and throttles), which no emulator evaluates.
  */
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { CreateEventBusCommand, type EventBridgeClient, PutEventsCommand, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { verify as verifyHubSignature } from '@octokit/webhooks-methods';
@@ -34,6 +32,7 @@ import type { DeliveryRecord } from '../../functions/domain/delivery/delivery.po
 import type { WebhookService } from '../../functions/domain/webhook.service.js';
 import { startEventSourceMapping } from '../../local/event-source-mapping.js';
 import { startTestTable } from '../support/dynamodb-store.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
 import {
   createQueue,
   DUMMY_CREDENTIALS,
@@ -53,42 +52,10 @@ import {
 const SOURCE = 'com.example.shop';
 const QUEUE_VISIBILITY_SECONDS = 5;
 
-interface Received {
-  readonly path: string;
-  readonly headers: IncomingHttpHeaders;
-  readonly body: string;
-}
-
-/** `/ok/...` answers 200, `/fail/...` 500; every request is recorded. */
-const startReceiver = async () => {
-  const received: Received[] = [];
-  const server: Server = createServer((request, response) => {
-    let body = '';
-    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
-    request.on('end', () => {
-      const path = request.url ?? '/';
-      received.push({ path, headers: request.headers, body });
-      if (path.startsWith('/ok/')) return void response.end('thanks');
-      if (path.startsWith('/fail/')) return void response.writeHead(500).end('receiver exploded');
-      response.writeHead(404).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
-    url: (path: string) => `${base}${path}`,
-    at: (path: string) => received.filter((request) => request.path === path),
-    stop: () => {
-      server.closeAllConnections();
-      return new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-};
-
 let sqs: SQSClient;
 let events: EventBridgeClient;
 let store: Awaited<ReturnType<typeof startTestTable>>;
-let receiver: Awaited<ReturnType<typeof startReceiver>>;
+let receiver: WebhookReceiver;
 let webhooks: WebhookService;
 let deliveries: DynamoDeliveryRepository;
 let busName: string;
@@ -107,7 +74,7 @@ beforeAll(async () => {
   sqs = motoSqsClient();
   events = motoEventBridgeClient();
   store = await startTestTable(); // DynamoDB Local at TEST_DYNAMODB_ENDPOINT (createTableIfMissing)
-  receiver = await startReceiver();
+  receiver = await startWebhookReceiver();
 
   // The queues as the stateful stack has them, with short visibility timeouts so that redeliveries happen in a test.
   queues.deliveryDlq = await createQueue(sqs, 'pipeline-deliveries-dlq');

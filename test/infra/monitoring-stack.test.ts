@@ -341,7 +341,7 @@ describe('stages without metric-math alarms (emulators)', () => {
       Template.fromStack(buildPlatform({ bundle: false, config: stageConfig }).monitoring).findResources('AWS::CloudWatch::Alarm'),
     ) as Alarm[];
   const names = (stageAlarms: Alarm[]) => stageAlarms.map((alarm) => alarm.Properties.AlarmName as string);
-  const deployedTestStage = JSON.parse(readFileSync(join(repoRoot, 'test/deployed/stage.json'), 'utf8')) as StageConfigInput;
+  const deployedTestStage = JSON.parse(readFileSync(join(repoRoot, 'test/aws/deployed/stage.json'), 'utf8')) as StageConfigInput;
 
   it('the AWS stage of cdk.json keeps the metric-math success-rate alarm', () => {
     const awsStage = cdkJsonContext().webhooks as StageConfigInput;

@@ -1,12 +1,12 @@
 import { execFile } from 'node:child_process';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { verify as verifyHubSignature } from '@octokit/webhooks-methods';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { type RunningPlatform, startPlatformProcess } from '../support/local-platform-process.js';
+import { eventually } from '../support/eventually.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
 
 /**
  * The delivery pipeline end to end in local mode: EventBridge PutEvents (real SDK) → routing → embedded SQS →
@@ -15,66 +15,14 @@ import { type RunningPlatform, startPlatformProcess } from '../support/local-pla
 const KEY = 'pipeline-key';
 const OTHER_TENANT_KEY = 'other-tenant-key';
 
-interface Received {
-  readonly path: string;
-  readonly headers: IncomingHttpHeaders;
-  readonly body: string;
-  readonly at: number;
-}
-
-/** A receiver whose behaviour depends on the path; it records every request it reads. */
-const startReceiver = async () => {
-  const received: Received[] = [];
-  const toggle = { healthy: false, flipHealthy: false };
-  const hits = new Map<string, number>();
-  const server: Server = createServer((request, response) => {
-    const path = request.url ?? '/';
-    const hit = (hits.get(path) ?? 0) + 1;
-    hits.set(path, hit);
-    if (path.startsWith('/reset')) {
-      request.socket.destroy();
-      return;
-    }
-    let body = '';
-    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
-    request.on('end', () => {
-      received.push({ path, headers: request.headers, body, at: Date.now() });
-      if (path.startsWith('/ok')) return void response.end('thanks');
-      if (path.startsWith('/fail')) return void response.writeHead(500).end('receiver exploded');
-      if (path.startsWith('/gone')) return void response.writeHead(410).end();
-      if (path.startsWith('/redirect')) return void response.writeHead(302, { location: '/redirect-target' }).end();
-      if (path.startsWith('/toggle')) return void response.writeHead(toggle.healthy ? 200 : 500).end();
-      if (path.startsWith('/flip')) return void response.writeHead(toggle.flipHealthy ? 200 : 500).end();
-      if (path.startsWith('/slow')) return void setTimeout(() => response.end('late'), 3000);
-      if (path.startsWith('/throttled')) {
-        return hit === 1 ? void response.writeHead(429, { 'retry-after': '2' }).end() : void response.end('ok');
-      }
-      response.writeHead(404).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
-    url: (path: string) => `${base}${path}`,
-    toggle,
-    received,
-    hits: (path: string) => hits.get(path) ?? 0,
-    at: (path: string) => received.filter((request) => request.path === path),
-    stop: () => {
-      server.closeAllConnections();
-      return new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-};
-
 let platform: RunningPlatform;
-let receiver: Awaited<ReturnType<typeof startReceiver>>;
+let receiver: WebhookReceiver;
 let events: EventBridgeClient;
 let sqs: SQSClient;
 let sqsEndpoint: string;
 
 beforeAll(async () => {
-  receiver = await startReceiver();
+  receiver = await startWebhookReceiver();
   platform = await startPlatformProcess({
     DEV_API_KEY: KEY,
     DEV_TENANTS: `other:${OTHER_TENANT_KEY}`,
@@ -135,16 +83,6 @@ const publish = async (detail: Record<string, unknown>, options: { type?: string
     }),
   );
   expect(result.FailedEntryCount).toBe(0);
-};
-
-const eventually = async <T>(probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> => {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 };
 
 /** The webhook's one delivery once it reached `status`. */

@@ -83,10 +83,12 @@ export interface RunningEmulator {
   readonly child: ChildProcess;
 }
 
-interface EmulatorSpec {
+export interface EmulatorSpec {
   readonly name: string;
   readonly command: string;
   readonly args: (port: number) => string[];
+  /** Environment of the emulator on top of OFFLINE_ENV, for emulators configured through it. */
+  readonly env?: (port: number) => Record<string, string>;
   /** Resolves true once the server answers on `endpoint`. */
   readonly ready: (endpoint: string) => Promise<boolean>;
   readonly cwd: string;
@@ -109,7 +111,7 @@ const exited = (child: ChildProcess) => child.exitCode !== null || child.signalC
  * Starts one emulator in its own process group (so stopping it takes its children too) on a free loopback port,
  * output to .tools/logs/<name>.log, and waits until it answers. Retries with another port if it dies at start.
  */
-const startEmulator = async (spec: EmulatorSpec): Promise<RunningEmulator> => {
+export const startEmulator = async (spec: EmulatorSpec): Promise<RunningEmulator> => {
   mkdirSync(spec.logs, { recursive: true });
   const log = join(spec.logs, `${spec.name}.log`);
   let lastError: Error | undefined;
@@ -123,7 +125,7 @@ const startEmulator = async (spec: EmulatorSpec): Promise<RunningEmulator> => {
         cwd: spec.cwd,
         detached: true,
         stdio: ['ignore', out, out],
-        env: { ...process.env, ...OFFLINE_ENV },
+        env: { ...process.env, ...OFFLINE_ENV, ...spec.env?.(port) },
       });
     } finally {
       closeSync(out);
@@ -151,7 +153,7 @@ const startEmulator = async (spec: EmulatorSpec): Promise<RunningEmulator> => {
   throw lastError ?? new Error(`${spec.name} did not start`);
 };
 
-const killGroup = (pid: number, signal: NodeJS.Signals) => {
+export const killGroup = (pid: number, signal: NodeJS.Signals) => {
   try {
     process.kill(-pid, signal);
   } catch {
@@ -242,7 +244,7 @@ export interface RunningRig {
  * Kills the emulators' process groups once `parentPid` is gone: covers a Jest killed by SIGKILL or a crash, where
  * no teardown runs. Its own process group; global teardown kills it after stopping the emulators.
  */
-const startWatchdog = (parentPid: number, groups: number[]): number | undefined => {
+export const startWatchdog = (parentPid: number, groups: number[]): number | undefined => {
   const targets = groups.map((pid) => `-${pid}`).join(' ');
   const script =
     `while kill -0 ${parentPid} 2>/dev/null; do sleep 2; done; ` +

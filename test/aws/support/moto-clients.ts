@@ -11,7 +11,10 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
+import { sleep } from '../../support/eventually.js';
 import { motoEndpoint, resetMoto } from './emulators.js';
+
+export { eventually, sleep } from '../../support/eventually.js';
 import { toSqsRecord as toLambdaSqsRecord } from '../../../local/event-source-mapping.js';
 
 /**
@@ -153,19 +156,6 @@ export const drain = async (sqs: SQSClient, queue: MotoQueue): Promise<Message[]
         Entries: batch.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle! })),
       }),
     );
-  }
-};
-
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls `probe` until it returns something other than undefined. */
-export const eventually = async <T>(probe: () => Promise<T | undefined>, timeoutMs = 20_000, what = 'condition'): Promise<T> => {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
-    await sleep(100);
   }
 };
 
