@@ -63,6 +63,9 @@ export const createWebhookPlatform = (app: App, config: StageConfig, env?: Envir
     },
     apiStage: api.api.api.deploymentStage,
   });
+  if (config.emulator.sqsBatchActionGrants) {
+    for (const fn of [...Object.values(api.functions), pipeline.router.function, pipeline.worker.function]) fn.grantSqsBatchActionNames();
+  }
   for (const stack of [stateful, api, pipeline, monitoring]) {
     Tags.of(stack).add('app', 'webhook-platform');
     Tags.of(stack).add('stage', config.name);

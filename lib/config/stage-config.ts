@@ -94,6 +94,31 @@ export const StageConfig = z
     allowHttpUrls: z.boolean().default(false),
     /** Accept webhook URLs resolving to loopback/private addresses (SSRF guard off). Local emulators only. */
     allowPrivateDestinations: z.boolean().default(false),
+    /**
+     * Work-arounds for deploying into an AWS emulator (test/aws/deployed/stage.json); leave them unset for AWS. Each
+     * one names the emulator gap it covers; the README lists them.
+     */
+    emulator: z
+      .object({
+        /**
+         * Whether the success-rate alarm may use metric math. `false` is for an emulator whose CloudFormation refuses
+         * alarms with `Metrics` (MiniStack 1.5.33: "Properties.Metrics (metric math) is not supported"): the
+         * `DeliverySuccessRate-Low` alarm is replaced by `DeliveriesDeadLettered`, a single-metric alarm on any
+         * delivery dead-lettered, so that the rest of the monitoring stack deploys there.
+         * @default true
+         */
+        metricMathAlarms: z.boolean().default(true),
+        /**
+         * Also grant the SQS batch actions by their own names (sqs:SendMessageBatch, DeleteMessageBatch,
+         * ChangeMessageVisibilityBatch) wherever their single action is granted. AWS authorizes a batch call by its
+         * single action and knows no such IAM actions; an emulator evaluating IAM by the API's name (MiniStack 1.5.33
+         * with AUTH=true) refuses the batch calls without them.
+         * @default false
+         */
+        sqsBatchActionGrants: z.boolean().default(false),
+      })
+      .strict()
+      .prefault({}),
     /** Endpoint overrides for a local CloudFormation emulator; unset on AWS. */
     endpoints: z
       .object({
@@ -218,14 +243,6 @@ export const StageConfig = z
          * @default 95
          */
         minSuccessRatePercent: z.number().gt(0).max(100).default(95),
-        /**
-         * Whether the success-rate alarm may use metric math. Only for an emulator stage whose CloudFormation refuses
-         * metric-math alarms (MiniStack 1.5.33: "Properties.Metrics (metric math) is not supported"): `false` replaces
-         * the `DeliverySuccessRate-Low` alarm by `DeliveriesDeadLettered`, a single-metric alarm on any delivery
-         * dead-lettered, so that the rest of the monitoring stack deploys there. Never set it for AWS.
-         * @default true
-         */
-        metricMathAlarms: z.boolean().default(true),
       })
       .strict()
       .prefault({}),

@@ -149,7 +149,7 @@ export class Monitoring extends Construct {
     } else {
       Annotations.of(this).addWarningV2(
         '@webhooks/monitoring:noMetricMathAlarms',
-        'metricMathAlarms is false: the delivery success-rate alarm is replaced by DeliveriesDeadLettered. For emulators only, never for AWS.',
+        'emulator.metricMathAlarms is false: the delivery success-rate alarm is replaced by DeliveriesDeadLettered. For emulators only, never for AWS.',
       );
       this.alarmOn('DeliveriesDeadLettered', {
         // No label: CDK renders a labelled metric in the `Metrics` form, which those emulators refuse as well.

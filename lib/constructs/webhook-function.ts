@@ -105,6 +105,8 @@ export class WebhookFunction extends NodejsFunction {
   private readonly invocation: 'synchronous' | 'asynchronous' | 'queue';
   /** The event source mappings `consume` created, by queue. */
   private readonly consumed = new Map<IQueue, EventSourceMapping>();
+  /** The queues `sendTo` granted. */
+  private readonly sentTo = new Set<IQueue>();
 
   constructor(scope: Construct, id: string, props: WebhookFunctionProps) {
     const entry = join(HANDLERS_DIR, `${props.handlerName}.handler.ts`);
@@ -210,9 +212,21 @@ export class WebhookFunction extends NodejsFunction {
    */
   sendTo(queue: IQueue, variable: QueueUrlVariable = 'DELIVERY_QUEUE_URL'): this {
     queue.grantSendMessages(this);
+    this.sentTo.add(queue);
     this.addEnvironment(variable, queue.queueUrl);
     if (this.endpoints.sqs) this.addEnvironment('SQS_ENDPOINT', this.endpoints.sqs);
     return this;
+  }
+
+  /**
+   * Also grants the SQS batch actions by their own names on the queues this function sends to and consumes:
+   * sqs:SendMessageBatch, DeleteMessageBatch and ChangeMessageVisibilityBatch. AWS authorizes them by their single
+   * actions, which `sendTo` and `consume` grant; only an emulator stage needs this (`emulator.sqsBatchActionGrants`).
+   * Call it once every `sendTo` and `consume` is made.
+   */
+  grantSqsBatchActionNames(): void {
+    for (const queue of this.sentTo) queue.grant(this, 'sqs:SendMessageBatch');
+    for (const queue of this.consumed.keys()) queue.grant(this, 'sqs:DeleteMessageBatch', 'sqs:ChangeMessageVisibilityBatch');
   }
 
   /**

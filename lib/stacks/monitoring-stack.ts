@@ -32,7 +32,7 @@ export class MonitoringStack extends Stack {
   constructor(scope: Construct, id: string, props: MonitoringStackProps) {
     super(scope, id, props);
     const { config } = props;
-    const { maxOldestMessageAgeSeconds, minSuccessRatePercent, metricMathAlarms, alarmEmail } = config.monitoring;
+    const { maxOldestMessageAgeSeconds, minSuccessRatePercent, alarmEmail } = config.monitoring;
 
     this.monitoring = new Monitoring(this, 'Monitoring', {
       workQueues: [
@@ -55,7 +55,7 @@ export class MonitoringStack extends Stack {
       functions: Object.entries(props.functions).map(([name, fn]) => ({ name, function: fn })),
       apiStage: props.apiStage,
       minSuccessRatePercent,
-      metricMathAlarms,
+      metricMathAlarms: config.emulator.metricMathAlarms,
       ...(alarmEmail !== undefined && { alarmEmail }),
       dashboardName: `Webhooks-${config.name}`,
       alarmNamePrefix: `Webhooks-${config.name}`,

@@ -359,7 +359,7 @@ describe('stages without metric-math alarms (emulators)', () => {
 
     expect(emulatorAlarms.filter((alarm) => alarm.Properties.Metrics !== undefined)).toEqual([]);
     expect(names(emulatorAlarms).sort()).toEqual(
-      names(alarmsOf({ ...deployedTestStage, monitoring: {} }))
+      names(alarmsOf({ ...deployedTestStage, emulator: {} }))
         .map((alarmName) => alarmName.replace('DeliverySuccessRate-Low', 'DeliveriesDeadLettered'))
         .sort(),
     );

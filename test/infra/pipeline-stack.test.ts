@@ -209,6 +209,32 @@ describe('least privilege', () => {
   it.each(functions)('%s role has no AWS managed policy', (_name, fn) => {
     expect(resourceOf(template, fn.role!).Properties.ManagedPolicyArns).toBeUndefined();
   });
+
+  const batchActionNames = ['sqs:ChangeMessageVisibilityBatch', 'sqs:DeleteMessageBatch', 'sqs:SendMessageBatch'];
+
+  it('names no SQS batch action on AWS, which authorizes batches by their single actions', () => {
+    for (const [, fn] of functions) {
+      for (const statement of roleStatements(template, fn)) expect(actionsOf(statement)).not.toEqual(expect.arrayContaining([expect.stringMatching(/Batch$/)]));
+    }
+  });
+
+  it('names them too in an emulator stage with emulator.sqsBatchActionGrants, on the same queues only', () => {
+    const emulatorStage = buildPlatform({ bundle: false, config: { emulator: { sqsBatchActionGrants: true } } });
+    const emulated = Template.fromStack(emulatorStage.pipeline);
+    const { router: emulatedRouter, worker: emulatedWorker } = emulatorStage.pipeline;
+    const { deliveryQueue: emulatedDeliveries, deliveryDeadLetterQueue: emulatedDlq } = emulatorStage.stateful;
+    const batchOn = (fn: WebhookFunction, queue: IConstruct) =>
+      actionsOn(emulated, fn, queue).filter((action) => batchActionNames.includes(action));
+
+    expect(batchOn(emulatedRouter.function, emulatedDeliveries)).toEqual(['sqs:SendMessageBatch']);
+    expect(batchOn(emulatedRouter.function, emulatorStage.stateful.ingestion.eventsQueue)).toEqual([
+      'sqs:ChangeMessageVisibilityBatch',
+      'sqs:DeleteMessageBatch',
+    ]);
+    expect(batchOn(emulatedWorker.function, emulatedDeliveries)).toEqual(batchActionNames);
+    expect(batchOn(emulatedWorker.function, emulatedDlq)).toEqual(['sqs:SendMessageBatch']);
+    expect(batchOn(emulatedRouter.function, emulatedDlq)).toEqual([]);
+  });
 });
 
 describe('functions', () => {

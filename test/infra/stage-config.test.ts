@@ -25,7 +25,8 @@ describe('stage config', () => {
         connectTimeoutMs: 5000,
       },
       deliveryQueue: { visibilityTimeoutSeconds: 180, maxReceiveCount: 10 },
-      monitoring: { maxOldestMessageAgeSeconds: 900, minSuccessRatePercent: 95, metricMathAlarms: true },
+      monitoring: { maxOldestMessageAgeSeconds: 900, minSuccessRatePercent: 95 },
+      emulator: { metricMathAlarms: true, sqsBatchActionGrants: false },
     });
     expect(config.monitoring.alarmEmail).toBeUndefined();
   });
@@ -156,7 +157,6 @@ describe('stage config: monitoring', () => {
       alarmEmail: 'oncall@example.com',
       maxOldestMessageAgeSeconds: 300,
       minSuccessRatePercent: 99.9,
-      metricMathAlarms: true,
     });
   });
 

@@ -13,14 +13,16 @@
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { Agent as HttpsAgent } from 'node:https';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient, DescribeAlarmsCommand, GetDashboardCommand } from '@aws-sdk/client-cloudwatch';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { verify as verifyHubSignature } from '@octokit/webhooks-methods';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
+import { Agent, fetch } from 'undici';
 import { eventually } from '../../support/eventually.js';
 import { type ReceivedRequest, startWebhookReceiver, type WebhookReceiver } from '../../support/webhook-receiver.js';
 import { DEPLOYED_ENV, EMULATED_REGION, emulatorClientEnv } from './support/deployment.js';
@@ -39,12 +41,17 @@ const required = (name: string): string => {
 const endpoint = required(DEPLOYED_ENV.endpoint);
 const stackPrefix = required(DEPLOYED_ENV.stackPrefix);
 const assembly = required(DEPLOYED_ENV.assembly);
-const clientEnv = emulatorClientEnv(endpoint);
+const certificate = required(DEPLOYED_ENV.certificate);
+const clientEnv = emulatorClientEnv(endpoint, certificate);
+/** MiniStack serves TLS with a self-signed certificate: this process's clients trust it (child processes by env). */
+const ca = readFileSync(certificate);
 const clientConfig = {
   region: EMULATED_REGION,
   endpoint,
   credentials: { accessKeyId: clientEnv.AWS_ACCESS_KEY_ID!, secretAccessKey: clientEnv.AWS_SECRET_ACCESS_KEY! },
+  requestHandler: { httpsAgent: new HttpsAgent({ ca, keepAlive: true }) },
 };
+const apiGateway = new Agent({ connect: { ca } });
 
 const cloudFormation = new CloudFormationClient(clientConfig);
 const events = new EventBridgeClient(clientConfig);
@@ -97,11 +104,13 @@ beforeAll(async () => {
 afterAll(async () => {
   await receiver?.stop();
   for (const client of [cloudFormation, events, sqs, cloudWatch]) client.destroy();
+  await apiGateway.close();
 });
 
 /** `key` null: the request carries no key at all. */
 const api = async (method: string, path: string, body?: unknown, key: string | null = writeKey) => {
   const response = await fetch(`${apiBase}${path}`, {
+    dispatcher: apiGateway,
     method,
     headers: { ...(key !== null && { 'x-api-key': key }), ...(body !== undefined && { 'content-type': 'application/json' }) },
     ...(body !== undefined && { body: JSON.stringify(body) }),
@@ -160,6 +169,23 @@ const expectVerified = async (request: ReceivedRequest, secret: string) => {
   expect(new StandardWebhook(secret).verify(request.body, headers)).toEqual(JSON.parse(request.body));
   expect(await verifyHubSignature(secret, request.body, headers['x-hub-signature-256']!)).toBe(true);
 };
+
+describe('the emulator', () => {
+  it('enforces IAM: a caller it does not know may not send to the deployed delivery queue', async () => {
+    const stranger = new SQSClient({
+      ...clientConfig,
+      credentials: { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' },
+    });
+    try {
+      await expect(stranger.send(new SendMessageCommand({ QueueUrl: stateful.DeliveryQueueUrl, MessageBody: '{}' }))).rejects.toMatchObject({
+        $metadata: { httpStatusCode: expect.any(Number) },
+        name: expect.stringMatching(/InvalidClientTokenId|AccessDenied|UnrecognizedClient/),
+      });
+    } finally {
+      stranger.destroy();
+    }
+  });
+});
 
 describe('the API through API Gateway and its Lambda authorizer', () => {
   it('answers 401 without a key or with an unknown one, 403 to a read-only key writing, in the API’s error shape', async () => {

@@ -87,6 +87,8 @@ export interface EmulatorSpec {
   readonly name: string;
   readonly command: string;
   readonly args: (port: number) => string[];
+  /** `https` for an emulator serving TLS only. @default 'http' */
+  readonly scheme?: 'http' | 'https';
   /** Environment of the emulator on top of OFFLINE_ENV, for emulators configured through it. */
   readonly env?: (port: number) => Record<string, string>;
   /** Resolves true once the server answers on `endpoint`. */
@@ -117,7 +119,7 @@ export const startEmulator = async (spec: EmulatorSpec): Promise<RunningEmulator
   let lastError: Error | undefined;
   for (let attempt = 1; attempt <= 3; attempt += 1) {
     const port = await freeLoopbackPort();
-    const endpoint = `http://127.0.0.1:${port}`;
+    const endpoint = `${spec.scheme ?? 'http'}://127.0.0.1:${port}`;
     const out = openSync(log, 'w');
     let child: ChildProcess;
     try {

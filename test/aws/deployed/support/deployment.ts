@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { get as httpsGet, request as httpsRequest } from 'node:https';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +19,8 @@ import { type EmulatorSpec, killGroup, rigPaths, type RunningEmulator, startEmul
 /** Where global setup publishes the deployment to the probe (test workers inherit process.env). */
 export const DEPLOYED_ENV = {
   endpoint: 'WEBHOOKS_DEPLOYED_ENDPOINT',
+  /** MiniStack's self-signed certificate (PEM), which every client of the emulator trusts. */
+  certificate: 'WEBHOOKS_DEPLOYED_CERTIFICATE',
   stackPrefix: 'WEBHOOKS_DEPLOYED_STACK_PREFIX',
   assembly: 'WEBHOOKS_DEPLOYED_ASSEMBLY',
 } as const;
@@ -39,8 +42,10 @@ export interface Deployment {
   readonly watchdogPid: number | undefined;
   readonly stackPrefix: string;
   readonly assembly: string;
-  /** MiniStack's TMPDIR: its pid file and the Lambdas' unpacked code, removed at the end. */
+  /** MiniStack's TMPDIR: its pid file, certificate and the Lambdas' unpacked code, removed at the end. */
   readonly scratch: string;
+  /** The certificate MiniStack serves TLS with. */
+  readonly certificate: string;
   readonly timings: StepTiming[];
 }
 
@@ -69,41 +74,61 @@ export const tailOf = (file: string, lines = LOG_TAIL_LINES): string => {
   return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
 };
 
+/** Where MiniStack (USE_SSL) writes the self-signed certificate it serves, under its TMPDIR. */
+const certificateIn = (scratch: string) => join(scratch, 'ministack-tls', 'server.crt');
+
+/** Answers once MiniStack serves its health page over TLS with the certificate it wrote. */
+const healthy = (endpoint: string, certificate: string): Promise<boolean> =>
+  new Promise((resolve) => {
+    if (!existsSync(certificate)) return resolve(false);
+    const request = httpsGet(`${endpoint}/_ministack/health`, { ca: readFileSync(certificate), timeout: 2_000 }, (response) => {
+      response.resume();
+      resolve(response.statusCode === 200);
+    });
+    request.once('timeout', () => request.destroy());
+    request.once('error', () => resolve(false));
+  });
+
+/**
+ * MiniStack as close to AWS as it goes: AUTH=true evaluates IAM (the CLI's and the probe's key `test` is the
+ * account root; each Lambda gets a session of its execution role, so every grant of the stacks is exercised) and
+ * USE_SSL=1 serves TLS only (so `aws:SecureTransport` is true, as the TLS-only queue and bucket policies require).
+ */
 const ministackSpec = (rootDir: string, paths: DeployedPaths, scratch: string): EmulatorSpec => ({
   name: 'ministack',
   command: join(paths.venvBin, 'ministack'),
   cwd: rootDir,
   logs: rigPaths(rootDir).logs,
+  scheme: 'https',
   args: () => [],
-  // Bound to loopback only. TMPDIR: a folder of this run's own for its pid file and the Lambdas' unpacked code,
-  // outside the repo, whose package.json ("type": "module") would make Node load MiniStack's CommonJS Lambda worker
-  // as ESM. NODE_OPTIONS is Jest's (--experimental-vm-modules), not something a Lambda gets.
+  // Bound to loopback only. TMPDIR: a folder of this run's own for its pid file, certificate and the Lambdas'
+  // unpacked code, outside the repo, whose package.json ("type": "module") would make Node load MiniStack's
+  // CommonJS Lambda worker as ESM. NODE_OPTIONS is Jest's (--experimental-vm-modules), not something a Lambda gets.
   env: (port) => ({
     GATEWAY_PORT: String(port),
     BIND_HOST: '127.0.0.1',
     MINISTACK_REGION: EMULATED_REGION,
+    AUTH: 'true',
+    USE_SSL: '1',
     TMPDIR: scratch,
+    // The Lambdas (host Node processes) must trust the certificate MiniStack is about to write there. MiniStack
+    // only fills this in when it is unset, and some machines set it machine-wide to the system bundle.
+    NODE_EXTRA_CA_CERTS: certificateIn(scratch),
     NODE_OPTIONS: '',
   }),
-  ready: async (endpoint) => {
-    try {
-      const response = await fetch(`${endpoint}/_ministack/health`, { signal: AbortSignal.timeout(2_000) });
-      await response.arrayBuffer();
-      return response.ok;
-    } catch {
-      return false;
-    }
-  },
+  ready: (endpoint) => healthy(endpoint, certificateIn(scratch)),
 });
 
 /**
  * The environment of the CDK CLI and of every client the probe runs: the emulator as the endpoint of every service,
  * dummy credentials, no profile or config file, no instance-metadata probe, no telemetry: nothing can reach AWS.
  */
-export const emulatorClientEnv = (endpoint: string): Record<string, string> => ({
+export const emulatorClientEnv = (endpoint: string, certificate: string): Record<string, string> => ({
   AWS_ENDPOINT_URL: endpoint,
-  AWS_ACCESS_KEY_ID: 'testing',
-  AWS_SECRET_ACCESS_KEY: 'testing',
+  AWS_CA_BUNDLE: certificate,
+  NODE_EXTRA_CA_CERTS: certificate,
+  AWS_ACCESS_KEY_ID: 'test',
+  AWS_SECRET_ACCESS_KEY: 'test',
   AWS_REGION: EMULATED_REGION,
   AWS_DEFAULT_REGION: EMULATED_REGION,
   AWS_CONFIG_FILE: '/dev/null',
@@ -169,10 +194,20 @@ const step = async (timings: StepTiming[], name: string, emulatorLog: string | u
   }
 };
 
-const reset = async (endpoint: string) => {
-  const response = await fetch(`${endpoint}/_ministack/reset`, { method: 'POST', signal: AbortSignal.timeout(30_000) });
-  if (!response.ok) throw new Error(`POST /_ministack/reset answered ${response.status}: ${await response.text()}`);
-};
+/** POST /_ministack/reset: every service's state dropped. */
+const reset = (endpoint: string, certificate: string): Promise<void> =>
+  new Promise((resolve, reject) => {
+    const request = httpsRequest(`${endpoint}/_ministack/reset`, { method: 'POST', ca: readFileSync(certificate), timeout: 30_000 }, (response) => {
+      let body = '';
+      response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      response.on('end', () =>
+        response.statusCode === 200 ? resolve() : reject(new Error(`POST /_ministack/reset answered ${response.statusCode}: ${body}`)),
+      );
+    });
+    request.once('timeout', () => request.destroy(new Error('POST /_ministack/reset timed out')));
+    request.once('error', reject);
+    request.end();
+  });
 
 /** The test stage's settings, as one line of JSON for `-c webhooks=...`. */
 export const testStage = (rootDir: string): { name: string; context: string } => {
@@ -202,8 +237,9 @@ export const deploy = async (rootDir: string): Promise<Deployment> => {
       watchdogPid = startWatchdog(process.pid, [emulator.pid]);
     });
     const { endpoint, log } = emulator!;
-    await step(timings, 'reset MiniStack', log, () => reset(endpoint));
-    const env = { ...cleanEnv(), ...emulatorClientEnv(endpoint) };
+    const certificate = certificateIn(scratch);
+    await step(timings, 'reset MiniStack', log, () => reset(endpoint, certificate));
+    const env = { ...cleanEnv(), ...emulatorClientEnv(endpoint, certificate) };
     const cdk = (name: string, args: string[]) =>
       runLogged(join(rootDir, 'node_modules', '.bin', 'cdk'), [...args, '--no-notices', '--ci'], {
         cwd: rootDir,
@@ -215,7 +251,7 @@ export const deploy = async (rootDir: string): Promise<Deployment> => {
       cdk('deploy', ['deploy', '--all', '--require-approval', 'never', '--output', paths.assembly, '-c', `webhooks=${stage.context}`]),
     );
     timings.push(...stackTimings(join(paths.logs, 'deploy.log')));
-    return { emulator: emulator!, watchdogPid, stackPrefix, assembly: paths.assembly, scratch, timings };
+    return { emulator: emulator!, watchdogPid, stackPrefix, assembly: paths.assembly, scratch, certificate, timings };
   } catch (error) {
     if (emulator) await stopEmulator(emulator);
     if (watchdogPid) killGroup(watchdogPid, 'SIGKILL');
@@ -234,7 +270,7 @@ export const destroy = async (rootDir: string, deployment: Deployment, probeSeco
       runLogged(
         join(rootDir, 'node_modules', '.bin', 'cdk'),
         ['destroy', '--all', '--force', '--app', deployment.assembly, '--no-notices', '--ci'],
-        { cwd: rootDir, env: { ...cleanEnv(), ...emulatorClientEnv(emulator.endpoint) }, log: join(paths.logs, 'destroy.log') },
+        { cwd: rootDir, env: { ...cleanEnv(), ...emulatorClientEnv(emulator.endpoint, deployment.certificate) }, log: join(paths.logs, 'destroy.log') },
       ),
     );
   } finally {

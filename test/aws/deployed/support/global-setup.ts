@@ -27,6 +27,7 @@ export default async function globalSetup(_globalConfig: unknown, projectConfig:
   process.env[DEPLOYED_ENV.endpoint] = deployment.emulator.endpoint;
   process.env[DEPLOYED_ENV.stackPrefix] = deployment.stackPrefix;
   process.env[DEPLOYED_ENV.assembly] = deployment.assembly;
+  process.env[DEPLOYED_ENV.certificate] = deployment.certificate;
   process.stderr.write(
     `\n[deployed] ${deployment.stackPrefix} deployed into MiniStack at ${deployment.emulator.endpoint} (logs in .tools/logs/deployed):\n` +
       `${formatTimings(deployment.timings)}\n`,
