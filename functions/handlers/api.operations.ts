@@ -48,7 +48,8 @@ export const webhookOperations = (service: WebhookService) => {
       return {
         statusCode: 201,
         body: { ...webhook, secret },
-        headers: { location: `/v1/webhooks/${webhook.id}`, etag: etagOf(1) },
+        // The body carries the secret: no cache (browser, proxy) may keep it.
+        headers: { location: `/v1/webhooks/${webhook.id}`, etag: etagOf(1), 'cache-control': 'no-store' },
       };
     },
     getWebhookSecret: async (request) => ({

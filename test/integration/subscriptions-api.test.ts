@@ -1,3 +1,4 @@
+import { apiRoutes } from '../../functions/contracts/api-routes.js';
 import { WebhookSecret } from '../../functions/contracts/webhook.schema.js';
 import { type RunningPlatform, startPlatformProcess } from '../support/local-platform-process.js';
 
@@ -184,6 +185,22 @@ describe('GET /v1/webhooks/{id} and its secret', () => {
   });
 });
 
+describe('responses carrying a secret', () => {
+  it('forbid caching (Cache-Control: no-store) on create, reveal and rotate; reading the webhook shows no secret', async () => {
+    const created = await call('POST', '/v1/webhooks', { body: { url: uniqueUrl(), events: ['order.created'] } });
+    const { id } = created.body as { id: string };
+    const revealed = await call('GET', `/v1/webhooks/${id}/secret`);
+    const rotated = await call('POST', `/v1/webhooks/${id}/secret/rotate`);
+
+    for (const response of [created, revealed, rotated]) {
+      expect(response.body.secret).toMatch(/^whsec_/);
+      expect(response.headers.get('cache-control')).toBe('no-store');
+    }
+    const fetched = await call('GET', `/v1/webhooks/${id}`);
+    expect(fetched.body.secret).toBeUndefined();
+  });
+});
+
 describe('POST /v1/webhooks/{id}/secret/rotate', () => {
   it('replaces the secret with a generated or a supplied one and says until when the old one still signs', async () => {
     const created = await createWebhook();
@@ -342,6 +359,48 @@ describe('authentication, scopes and tenancy', () => {
     expectError(await call('POST', '/v1/webhooks', { key: KEYS.acmeRead, body: { url: uniqueUrl(), events: ['order.created'] } }), 403, 'forbidden');
     expectError(await call('GET', '/v1/webhooks', { key: KEYS.acmeWrite }), 403, 'forbidden');
   });
+
+  /**
+   * The scope each route needs, written out here rather than read from the route table, so that a scope loosened
+   * in the table fails this test (the OpenAPI snapshot alone would follow a regeneration).
+   */
+  const ROUTE_SCOPES = [
+    ['GET', '/v1/webhooks', 'read'],
+    ['POST', '/v1/webhooks', 'write'],
+    ['GET', '/v1/webhooks/{id}', 'read'],
+    ['GET', '/v1/webhooks/{id}/secret', 'write'],
+    ['POST', '/v1/webhooks/{id}/secret/rotate', 'write'],
+    ['PATCH', '/v1/webhooks/{id}', 'write'],
+    ['PUT', '/v1/webhooks/{id}', 'write'],
+    ['DELETE', '/v1/webhooks/{id}', 'write'],
+    ['POST', '/v1/webhooks/{id}/ping', 'write'],
+    ['GET', '/v1/webhooks/{id}/deliveries', 'read'],
+    ['GET', '/v1/webhooks/{id}/deliveries/{deliveryId}', 'read'],
+    ['POST', '/v1/webhooks/{id}/recover', 'write'],
+    ['POST', '/v1/webhooks/{id}/deliveries/{deliveryId}/retry', 'write'],
+    ['GET', '/v1/event-types', 'read'],
+    ['GET', '/v1/openapi.json', 'none'],
+  ] as const;
+
+  it('lists the scope of every route of the route table', () => {
+    expect(ROUTE_SCOPES.map(([method, path]) => `${method} ${path}`).sort()).toEqual(
+      apiRoutes.map((route) => `${route.method} ${route.path}`).sort(),
+    );
+  });
+
+  it.each(ROUTE_SCOPES.filter(([, , scope]) => scope !== 'none'))(
+    '%s %s needs the %s scope: a key without it gets 403 and changes nothing, a key with it gets past the check',
+    async (method, path, scope) => {
+      const webhook = await createWebhook({ description: 'untouched' });
+      const concrete = path.replace('{id}', webhook.id).replace('{deliveryId}', 'dlv_01JD3ZQ8Y5W9N6V7K2M4P0R8SV');
+      const body = method === 'GET' || method === 'DELETE' ? undefined : { description: 'changed', since: new Date().toISOString() };
+      const [withScope, withoutScope] = scope === 'read' ? [KEYS.acmeRead, KEYS.acmeWrite] : [KEYS.acmeWrite, KEYS.acmeRead];
+
+      expectError(await call(method, concrete, { key: withoutScope, ...(body && { body }) }), 403, 'forbidden');
+      expect((await call('GET', `/v1/webhooks/${webhook.id}`)).body).toMatchObject({ description: 'untouched', enabled: true });
+      expect([401, 403]).not.toContain((await call(method, concrete, { key: withScope, ...(body && { body }) })).status);
+    },
+  );
 
   it('hides another tenant’s webhook exactly like a missing one', async () => {
     const globexWebhook = await createWebhook({}, KEYS.globex);

@@ -25,8 +25,8 @@ export const DEPLOYED_ENV = {
   assembly: 'WEBHOOKS_DEPLOYED_ASSEMBLY',
 } as const;
 
-/** MiniStack's account (its default) and the region the stage is deployed to. */
-export const EMULATED_ACCOUNT = '000000000000';
+/** MiniStack's account (its default) and the region the test stage is deployed to. */
+const EMULATED_ACCOUNT = '000000000000';
 export const EMULATED_REGION = 'us-east-1';
 
 const STEP_TIMEOUT_MS = 300_000;
@@ -69,7 +69,7 @@ const deployedPaths = (rootDir: string): DeployedPaths => {
 };
 
 /** The last `lines` lines of a file, or a note that it is not there. */
-export const tailOf = (file: string, lines = LOG_TAIL_LINES): string => {
+const tailOf = (file: string, lines = LOG_TAIL_LINES): string => {
   if (!existsSync(file)) return `(no ${file})`;
   return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
 };
@@ -121,7 +121,8 @@ const ministackSpec = (rootDir: string, paths: DeployedPaths, scratch: string): 
 
 /**
  * The environment of the CDK CLI and of every client the probe runs: the emulator as the endpoint of every service,
- * dummy credentials, no profile or config file, no instance-metadata probe, no telemetry: nothing can reach AWS.
+ * its certificate trusted, its root key `test` (any other key is an unknown caller there), no profile or config
+ * file, no instance-metadata probe, no telemetry: nothing can reach AWS.
  */
 export const emulatorClientEnv = (endpoint: string, certificate: string): Record<string, string> => ({
   AWS_ENDPOINT_URL: endpoint,
@@ -176,7 +177,7 @@ const stackTimings = (log: string): StepTiming[] =>
     seconds: Number(seconds),
   }));
 
-export class StepFailure extends Error {}
+class StepFailure extends Error {}
 
 /**
  * Times `run` as the step `name`; on failure throws a StepFailure naming the step, with the tail of MiniStack's
@@ -210,7 +211,7 @@ const reset = (endpoint: string, certificate: string): Promise<void> =>
   });
 
 /** The test stage's settings, as one line of JSON for `-c webhooks=...`. */
-export const testStage = (rootDir: string): { name: string; context: string } => {
+const testStage = (rootDir: string): { name: string; context: string } => {
   const stage = JSON.parse(readFileSync(deployedPaths(rootDir).stageFile, 'utf8')) as { name: string };
   return { name: stage.name, context: JSON.stringify(stage) };
 };
