@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
@@ -7,8 +7,9 @@ import { DynamoWebhookRepository } from '../../functions/adapters/dynamodb/webho
 import { createUndiciSender } from '../../functions/adapters/http/undici-sender.js';
 import { EmfDeliveryMetrics } from '../../functions/adapters/metrics/emf-delivery-metrics.js';
 import { SqsDeadLetterSink, SqsDeliveryJobQueue } from '../../functions/adapters/sqs/delivery-queue.js';
+import type { DeliveryRepository } from '../../functions/domain/delivery/delivery.ports.js';
 import { DeliveryJob } from '../../functions/contracts/delivery.schema.js';
-import { DeliveryWorker } from '../../functions/domain/delivery/delivery-worker.service.js';
+import { DeliveryWorker, MAX_PARK_SECONDS } from '../../functions/domain/delivery/delivery-worker.service.js';
 import { FanOut } from '../../functions/domain/delivery/fan-out.js';
 import { WebhookService } from '../../functions/domain/webhook.service.js';
 import { parkWithVisibilityTimeout, processSqsBatch } from '../../functions/handlers/sqs-batch.js';
@@ -36,6 +37,10 @@ let sqs: SQSClient;
 let receiver: Server;
 let hits = 0;
 let slowHits = 0;
+/** Every request the receiver read, with its headers. */
+const requests: { url: string; headers: IncomingHttpHeaders }[] = [];
+/** `/failing` answers 503 until this is set, then 204. */
+let failingRecovered = false;
 /** The workers' own store client: its table actions are held against what the CDK construct grants the worker. */
 let workerDb: DynamoDBDocumentClient;
 let workerTableActions: Set<string>;
@@ -52,6 +57,11 @@ beforeAll(async () => {
   await sqsServer.start();
   sqs = sqsClientFor(sqsServer);
   receiver = createServer((request, response) => {
+    requests.push({ url: request.url ?? '/', headers: request.headers });
+    if (request.url === '/failing' && failingRecovered) {
+      response.writeHead(204).end();
+      return;
+    }
     if (request.url === '/slow-ok') {
       slowHits += 1;
       setTimeout(() => response.writeHead(204).end(), 300);
@@ -71,45 +81,65 @@ afterAll(async () => {
   await store.stop();
 });
 
+/** A worker on the real store, embedded queues and an undici sender, with the defaults of these tests. */
+const newWorker = (options: {
+  jobsQueueUrl: string;
+  deadLetterQueueUrl: string;
+  retries: number[];
+  minFailures?: number;
+  deliveries?: DeliveryRepository;
+  metrics?: EmfDeliveryMetrics;
+}) => {
+  const sender = createUndiciSender({ allowPrivateDestinations: true, allowHttp: true });
+  const jobs = new SqsDeliveryJobQueue(sqs, options.jobsQueueUrl);
+  const repositories = workerRepositories();
+  const worker = new DeliveryWorker({
+    ...repositories,
+    ...(options.deliveries && { deliveries: options.deliveries }),
+    jobs,
+    deadLetters: new SqsDeadLetterSink(sqs, options.deadLetterQueueUrl),
+    sender,
+    clock,
+    retryPolicy: { delaysSeconds: options.retries, jitter: 0 },
+    attemptClaimSeconds: 45,
+    health: { disableAfterSeconds: 5 * 86_400, minFailures: options.minFailures ?? 10 },
+    fanOut: new FanOut({ webhooks: repositories.webhooks, jobs }),
+    logger: { info: () => undefined, warn: () => undefined },
+    metrics: options.metrics ?? new EmfDeliveryMetrics('delivery-worker'),
+  });
+  return { worker, close: () => sender.close() };
+};
+
+const uniqueName = (prefix: string) => `${prefix}-${Math.random().toString(36).slice(2)}`;
+const receiverUrl = (path: string) => `http://127.0.0.1:${(receiver.address() as AddressInfo).port}${path}`;
+
+/** Receives from the queue as the event source mapping does and runs the worker on the batch, parking included. */
+const consumeWith = (worker: DeliveryWorker, queueUrl: string) => async () => {
+  const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 30 }));
+  const batch: SQSEvent = {
+    Records: Messages.map((message) => ({ messageId: message.MessageId!, receiptHandle: message.ReceiptHandle!, body: message.Body! })) as SQSEvent['Records'],
+  };
+  return processSqsBatch(batch, (record) => worker.process(DeliveryJob.parse(JSON.parse(record.body))), {
+    logger: { error: () => undefined },
+    park: parkWithVisibilityTimeout(sqs, queueUrl),
+  });
+};
+
 it('waits an hour between attempts by queueing with the maximum delay, then parking until due', async () => {
   const deliveriesQueue = sqsServer.createQueue('deliveries');
   const deadLetterQueue = sqsServer.createQueue('deliveries-dlq');
   const webhooks = new DynamoWebhookRepository(store.db, store.tableName, clock);
   const deliveries = new DynamoDeliveryRepository(store.db, store.tableName, clock);
-  const sender = createUndiciSender({ allowPrivateDestinations: true, allowHttp: true });
   process.env.POWERTOOLS_METRICS_DISABLED = 'false';
   const emf = captureEmf();
   const metrics = new EmfDeliveryMetrics('delivery-worker');
-  const worker = new DeliveryWorker({
-    ...workerRepositories(),
-    jobs: new SqsDeliveryJobQueue(sqs, deliveriesQueue),
-    deadLetters: new SqsDeadLetterSink(sqs, deadLetterQueue),
-    sender,
-    clock,
-    retryPolicy: { delaysSeconds: [3600], jitter: 0 },
-    attemptClaimSeconds: 45,
-    health: { disableAfterSeconds: 5 * 86_400, minFailures: 10 },
-    fanOut: new FanOut({ webhooks: workerRepositories().webhooks, jobs: new SqsDeliveryJobQueue(sqs, deliveriesQueue) }),
-    logger: { info: () => undefined, warn: () => undefined },
-    metrics,
-  });
-  const webhook = makeWebhook('acme', `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`, { now: clock.now() });
+  const { worker, close } = newWorker({ jobsQueueUrl: deliveriesQueue, deadLetterQueueUrl: deadLetterQueue, retries: [3600], metrics });
+  const webhook = makeWebhook('acme', receiverUrl('/hook'), { now: clock.now() });
   await webhooks.create(webhook);
   const event = { id: 'evt_long_wait', type: 'order.created', timestamp: clock.now().toISOString(), data: {} };
   const { record, job } = makeDelivery(webhook, event, { id: ulidIds.deliveryId(), now: clock.now() });
   const key = { tenantId: 'acme', webhookId: webhook.id, deliveryId: record.id };
-  const consume = async () => {
-    const { Messages = [] } = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: deliveriesQueue, MaxNumberOfMessages: 10, VisibilityTimeout: 30 }),
-    );
-    const batch: SQSEvent = {
-      Records: Messages.map((message) => ({ messageId: message.MessageId!, receiptHandle: message.ReceiptHandle!, body: message.Body! })) as SQSEvent['Records'],
-    };
-    return processSqsBatch(batch, (record) => worker.process(DeliveryJob.parse(JSON.parse(record.body))), {
-      logger: { error: () => undefined },
-      park: parkWithVisibilityTimeout(sqs, deliveriesQueue),
-    });
-  };
+  const consume = consumeWith(worker, deliveriesQueue);
   const delayedMessages = async () => {
     const { Attributes } = await sqs.send(
       new GetQueueAttributesCommand({ QueueUrl: deliveriesQueue, AttributeNames: ['ApproximateNumberOfMessagesDelayed'] }),
@@ -140,7 +170,7 @@ it('waits an hour between attempts by queueing with the maximum delay, then park
   expect(await deliveries.get(key)).toMatchObject({ status: 'failed', lastError: 'http_5xx', attempts: [{ attempt: 1 }, { attempt: 2 }] });
   const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: deadLetterQueue }));
   expect(JSON.parse(Messages[0]!.Body!)).toMatchObject({ kind: 'delivery_exhausted', job: { attempt: 2 } });
-  await sender.close();
+  await close();
 
   // Each outcome was counted as Embedded Metric Format, valid by the EMF specification.
   metrics.flush();
@@ -156,27 +186,16 @@ it('waits an hour between attempts by queueing with the maximum delay, then park
 
 describe('endpoint health', () => {
   const setup = async (options: { retries: number[]; minFailures: number }) => {
-    const queueUrl = sqsServer.createQueue(`health-${Math.random().toString(36).slice(2)}`);
-    const deadLetterUrl = sqsServer.createQueue(`health-dlq-${Math.random().toString(36).slice(2)}`);
+    const queueUrl = sqsServer.createQueue(uniqueName('health'));
     const webhooks = new DynamoWebhookRepository(store.db, store.tableName, clock);
-    const jobs = new SqsDeliveryJobQueue(sqs, queueUrl);
-    const sender = createUndiciSender({ allowPrivateDestinations: true, allowHttp: true });
-    const worker = new DeliveryWorker({
-      ...workerRepositories(),
-      jobs,
-      deadLetters: new SqsDeadLetterSink(sqs, deadLetterUrl),
-      sender,
-      clock,
-      retryPolicy: { delaysSeconds: options.retries, jitter: 0 },
-      attemptClaimSeconds: 45,
-      health: { disableAfterSeconds: 5 * 86_400, minFailures: options.minFailures },
-      fanOut: new FanOut({ webhooks: workerRepositories().webhooks, jobs }),
-      logger: { info: () => undefined, warn: () => undefined },
-      metrics: new EmfDeliveryMetrics('delivery-worker'),
+    const { worker, close } = newWorker({
+      jobsQueueUrl: queueUrl,
+      deadLetterQueueUrl: sqsServer.createQueue(uniqueName('health-dlq')),
+      retries: options.retries,
+      minFailures: options.minFailures,
     });
     const tenantId = `tenant${Math.random().toString(36).slice(2, 8)}`;
-    const webhookFor = (path: string, events: string[]) =>
-      makeWebhook(tenantId, `http://127.0.0.1:${(receiver.address() as AddressInfo).port}${path}`, { events, name: path, now: clock.now() });
+    const webhookFor = (path: string, events: string[]) => makeWebhook(tenantId, receiverUrl(path), { events, name: path, now: clock.now() });
     const failing = webhookFor('/failing', ['order.created']);
     const watcher = webhookFor('/watcher', ['webhook.disabled', 'delivery.exhausted']);
     await webhooks.create(failing);
@@ -196,7 +215,7 @@ describe('endpoint health', () => {
         events.push(...jobs.filter((job) => job.webhookId === watcher.id).map((job) => job.event));
       }
     };
-    return { webhooks, failing, watcher, attempt, queuedForWatcher, close: () => sender.close(), tenantId };
+    return { webhooks, failing, watcher, attempt, queuedForWatcher, close, tenantId };
   };
 
   it('disables a webhook whose every delivery failed for five days, and tells the tenant’s webhook.disabled subscribers', async () => {
@@ -233,13 +252,23 @@ describe('endpoint health', () => {
     await health.close();
   });
 
-  it('ends the failure run on a success, so scattered failures never disable', async () => {
+  it('ends the failure run on a successful attempt, so scattered failures never disable', async () => {
     const health = await setup({ retries: [60], minFailures: 1 });
     await health.attempt(ulidIds.deliveryId(), 1);
-    await health.webhooks.clearFailures(health.tenantId, health.failing.id);
+    expect(await health.webhooks.get(health.tenantId, health.failing.id)).toMatchObject({ consecutiveFailures: 1 });
+    failingRecovered = true;
+    try {
+      await health.attempt(ulidIds.deliveryId(), 1); // delivered
+    } finally {
+      failingRecovered = false;
+    }
+    const afterSuccess = await health.webhooks.get(health.tenantId, health.failing.id);
+    for (const field of ['failingSince', 'consecutiveFailures']) expect(afterSuccess).not.toHaveProperty(field);
+
     now += 6 * 86_400_000;
-    await health.attempt(ulidIds.deliveryId(), 1);
-    expect((await health.webhooks.get(health.tenantId, health.failing.id))?.enabled).toBe(true);
+    await health.attempt(ulidIds.deliveryId(), 1); // fails again, six days after the first failure
+
+    expect(await health.webhooks.get(health.tenantId, health.failing.id)).toMatchObject({ enabled: true, consecutiveFailures: 1 });
     await health.close();
   });
 
@@ -263,30 +292,31 @@ describe('two copies of one job (an event published twice, a message received tw
   const setup = async () => {
     const webhooks = new DynamoWebhookRepository(store.db, store.tableName, clock);
     const deliveries = new DynamoDeliveryRepository(store.db, store.tableName, clock);
-    const jobs = new SqsDeliveryJobQueue(sqs, sqsServer.createQueue(`copies-${Math.random().toString(36).slice(2)}`));
-    const sender = createUndiciSender({ allowPrivateDestinations: true, allowHttp: true });
-    const worker = new DeliveryWorker({
-      ...workerRepositories(),
-      jobs,
-      deadLetters: new SqsDeadLetterSink(sqs, sqsServer.createQueue(`copies-dlq-${Math.random().toString(36).slice(2)}`)),
-      sender,
-      clock,
-      retryPolicy: { delaysSeconds: [60], jitter: 0 },
-      attemptClaimSeconds: 45,
-      health: { disableAfterSeconds: 5 * 86_400, minFailures: 10 },
-      fanOut: new FanOut({ webhooks: workerRepositories().webhooks, jobs }),
-      logger: { info: () => undefined, warn: () => undefined },
-      metrics: new EmfDeliveryMetrics('delivery-worker'),
+    const { worker, close } = newWorker({
+      jobsQueueUrl: sqsServer.createQueue(uniqueName('copies')),
+      deadLetterQueueUrl: sqsServer.createQueue(uniqueName('copies-dlq')),
+      retries: [60],
     });
-    const webhook = makeWebhook(`tenant${Math.random().toString(36).slice(2, 8)}`, `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/slow-ok`, {
-      now: clock.now(),
-    });
+    const webhook = makeWebhook(`tenant${Math.random().toString(36).slice(2, 8)}`, receiverUrl('/slow-ok'), { now: clock.now() });
     await webhooks.create(webhook);
     const event = { id: `evt_${ulidIds.eventId()}`, type: 'order.created', timestamp: clock.now().toISOString(), data: {} };
     const { record, job } = makeDelivery(webhook, event, { now: clock.now() });
     const key = { tenantId: webhook.tenantId, webhookId: webhook.id, deliveryId: record.id };
-    return { worker, deliveries, job, key, close: () => sender.close() };
+    return { worker, deliveries, job, key, close };
   };
+
+  it('drops a copy that arrives after the claim lapsed when the attempt was already made', async () => {
+    const { worker, deliveries, job, key, close } = await setup();
+    const before = slowHits;
+    expect(await worker.process(job)).toEqual({ kind: 'done' });
+
+    now += 10 * 60_000; // long past the 45 s claim
+    expect(await worker.process(job)).toEqual({ kind: 'done' });
+
+    expect(slowHits - before).toBe(1);
+    expect(await deliveries.get(key)).toMatchObject({ status: 'succeeded', attempts: [{ attempt: 1 }] });
+    await close();
+  });
 
   it('POSTs once when processed at the same time: the copy waits while the attempt is in flight, then is dropped', async () => {
     const { worker, deliveries, job, key, close } = await setup();
@@ -314,6 +344,97 @@ describe('two copies of one job (an event published twice, a message received tw
 
     expect(slowHits - before).toBe(1);
     expect(await deliveries.get(key)).toMatchObject({ status: 'succeeded', attempts: [{ attempt: 1 }] });
+    await close();
+  });
+});
+
+describe('each attempt', () => {
+  const setup = async (retries: number[], options: { deliveries?: DeliveryRepository } = {}) => {
+    const queueUrl = sqsServer.createQueue(uniqueName('attempts'));
+    const deadLetterQueueUrl = sqsServer.createQueue(uniqueName('attempts-dlq'));
+    const webhooks = new DynamoWebhookRepository(store.db, store.tableName, clock);
+    const deliveries = new DynamoDeliveryRepository(store.db, store.tableName, clock);
+    const { worker, close } = newWorker({ jobsQueueUrl: queueUrl, deadLetterQueueUrl, retries, ...options });
+    const path = `/hook/${uniqueName('attempt')}`; // 503
+    const webhook = makeWebhook(`tenant${Math.random().toString(36).slice(2, 8)}`, receiverUrl(path), { now: clock.now() });
+    await webhooks.create(webhook);
+    return { worker, webhooks, deliveries, webhook, path, queueUrl, consume: consumeWith(worker, queueUrl), close };
+  };
+  const requestsTo = (path: string) => requests.filter((request) => request.url === path);
+
+  it('is signed with the time it is made, not the event’s, so receivers’ timestamp tolerance accepts retries', async () => {
+    const { worker, webhook, path, consume, close } = await setup([3600]);
+    const eventTime = new Date(now - 2 * 3600_000); // published two hours ago
+    const event = { id: `evt_${ulidIds.eventId()}`, type: 'order.created', timestamp: eventTime.toISOString(), data: {} };
+    const { job } = makeDelivery(webhook, event, { now: clock.now() });
+    const firstAt = now;
+
+    await worker.process(job);
+    now += 3600_000;
+    await consume(); // the retry, queued with the longest delay and its due time, is due now
+    const timestamps = requestsTo(path).map((request) => Number(request.headers['webhook-timestamp']));
+
+    expect(timestamps).toEqual([Math.floor(firstAt / 1000), Math.floor((firstAt + 3600_000) / 1000)]);
+    expect(timestamps).not.toContain(Math.floor(eventTime.getTime() / 1000));
+    await close();
+  });
+
+  it('is not made for a webhook disabled after its job was queued: the delivery fails as webhook_disabled', async () => {
+    const { worker, webhooks, deliveries, webhook, path, close } = await setup([60]);
+    const event = { id: `evt_${ulidIds.eventId()}`, type: 'order.created', timestamp: clock.now().toISOString(), data: {} };
+    const { record, job } = makeDelivery(webhook, event, { now: clock.now() });
+    await webhooks.disable(webhook.tenantId, webhook.id, { reason: 'disabled by the tenant', at: clock.now().toISOString() });
+
+    expect(await worker.process(job)).toEqual({ kind: 'done' });
+
+    expect(requestsTo(path)).toEqual([]);
+    expect(await deliveries.get({ tenantId: webhook.tenantId, webhookId: webhook.id, deliveryId: record.id })).toMatchObject({
+      status: 'failed',
+      lastError: 'webhook_disabled',
+      attempts: [],
+    });
+    await close();
+  });
+
+  it('queues its follow-up before recording itself: a crash while recording loses no retry', async () => {
+    const realDeliveries = new DynamoDeliveryRepository(workerDb, store.tableName, clock);
+    const crashing: DeliveryRepository = Object.assign(Object.create(realDeliveries) as DeliveryRepository, {
+      recordAttempt: async () => {
+        throw new Error('worker died while recording the attempt');
+      },
+    });
+    const { worker, webhook, queueUrl, close } = await setup([5], { deliveries: crashing });
+    const event = { id: `evt_${ulidIds.eventId()}`, type: 'order.created', timestamp: clock.now().toISOString(), data: {} };
+    const { job } = makeDelivery(webhook, event, { now: clock.now() });
+
+    await expect(worker.process(job)).rejects.toThrow('worker died while recording the attempt');
+
+    now += 10_000; // past the retry's 5 s delay
+    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10 }));
+    expect(Messages.map((message) => DeliveryJob.parse(JSON.parse(message.Body!)))).toEqual([
+      expect.objectContaining({ deliveryId: job.deliveryId, attempt: 2 }),
+    ]);
+    await close();
+  });
+
+  it('waits a day by parking under SQS’s 12-hour visibility cap, which the embedded SQS enforces as SQS does', async () => {
+    const { worker, webhook, path, consume, close } = await setup([86_400, 60]);
+    const event = { id: `evt_${ulidIds.eventId()}`, type: 'order.created', timestamp: clock.now().toISOString(), data: {} };
+    const { job } = makeDelivery(webhook, event, { now: clock.now() });
+    const start = now;
+    await worker.process(job); // attempt 1 fails; attempt 2 is due in 24 h
+    const parkedFor = async (at: number) => {
+      now = at;
+      return (await consume()).batchItemFailures.length;
+    };
+
+    expect(await parkedFor(start + 15 * 60_000)).toBe(1); // surfaces after the 15-minute delay: parked
+    expect(await parkedFor(start + 15 * 60_000 + MAX_PARK_SECONDS * 1000 - 1000)).toBe(0); // still hidden
+    expect(await parkedFor(start + 15 * 60_000 + MAX_PARK_SECONDS * 1000 + 1000)).toBe(1); // surfaces: parked again
+    expect(requestsTo(path)).toHaveLength(1);
+    expect(await parkedFor(start + 86_400_000 + 1000)).toBe(0); // due: attempt 2 is made
+
+    expect(requestsTo(path)).toHaveLength(2);
     await close();
   });
 });
