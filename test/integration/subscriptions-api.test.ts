@@ -22,13 +22,15 @@ beforeAll(async () => {
 afterAll(() => platform.stop());
 
 interface Call {
+  /** Another platform than the suite's. */
+  readonly base?: string;
   readonly key?: string;
   readonly body?: unknown;
   readonly headers?: Record<string, string>;
 }
 
-const call = async (method: string, path: string, { key = KEYS.acme, body, headers = {} }: Call = {}) => {
-  const response = await fetch(`${platform.url}${path}`, {
+const call = async (method: string, path: string, { base = platform.url, key = KEYS.acme, body, headers = {} }: Call = {}) => {
+  const response = await fetch(`${base}${path}`, {
     method,
     headers: {
       ...(key && { 'x-api-key': key }),
@@ -246,6 +248,17 @@ describe('PATCH and PUT /v1/webhooks/{id}', () => {
     expect(response.headers.get('etag')).toBe('"2"');
   });
 
+  it('reports a changed url in the map of changes', async () => {
+    const created = await createWebhook();
+    const moved = uniqueUrl();
+
+    const response = await call('PATCH', `/v1/webhooks/${created.id}`, { body: { url: moved } });
+
+    expect(response.status).toBe(200);
+    expect(response.body.changes).toEqual({ url: { from: created.url, to: moved } });
+    expect(response.body.webhook.url).toBe(moved);
+  });
+
   it('refuses to remove required fields and changes nothing', async () => {
     const created = await createWebhook();
 
@@ -286,6 +299,42 @@ describe('PATCH and PUT /v1/webhooks/{id}', () => {
       description: 'concurrent description',
       metadata: { k: 'v' },
     });
+  });
+});
+
+describe('the destination policy, with the SSRF guard on and https required (as on AWS)', () => {
+  let guarded: RunningPlatform;
+  beforeAll(async () => {
+    guarded = await startPlatformProcess({ DEV_API_KEY: DEV_KEY, ALLOW_PRIVATE_DESTINATIONS: 'false', ALLOW_HTTP_URLS: 'false' });
+  });
+  afterAll(() => guarded.stop());
+  const guardedCall = (method: string, path: string, body?: unknown) => call(method, path, { base: guarded.url, key: DEV_KEY, body });
+
+  it.each([
+    ['a loopback address', 'https://127.0.0.1/hook', '127.0.0.1 is a loopback address'],
+    ['the metadata service', 'https://169.254.169.254/latest', '169.254.169.254 is a link-local address'],
+    ['plain http', 'http://93.184.216.34/hook', 'must use https'],
+  ])('refuses creating a webhook for %s with 400, and stores nothing', async (_what, url, message) => {
+    const response = await guardedCall('POST', '/v1/webhooks', { url, events: ['order.created'] });
+
+    expectError(response, 400, 'validation_failed');
+    expect(response.body.error.details).toEqual([{ path: 'url', message }]);
+    expect((await guardedCall('GET', '/v1/webhooks?limit=100')).body.data.map((webhook: { url: string }) => webhook.url)).not.toContain(url);
+  });
+
+  it('checks a changed url at PATCH time: 400 and the webhook unchanged; a public one is accepted', async () => {
+    const created = await guardedCall('POST', '/v1/webhooks', { url: 'https://93.184.216.34/hooks/guarded', events: ['order.created'] });
+    expect(created.status).toBe(201);
+
+    const refused = await guardedCall('PATCH', `/v1/webhooks/${created.body.id}`, { url: 'https://10.0.0.7/hooks' });
+
+    expectError(refused, 400, 'validation_failed');
+    expect(refused.body.error.details).toEqual([{ path: 'url', message: '10.0.0.7 is a private address' }]);
+    const unchanged = await guardedCall('GET', `/v1/webhooks/${created.body.id}`);
+    expect(unchanged.body.url).toBe('https://93.184.216.34/hooks/guarded');
+    expect(unchanged.headers.get('etag')).toBe('"1"');
+    const accepted = await guardedCall('PATCH', `/v1/webhooks/${created.body.id}`, { url: 'https://93.184.216.35/hooks/guarded' });
+    expect(accepted.body.changes).toEqual({ url: { from: 'https://93.184.216.34/hooks/guarded', to: 'https://93.184.216.35/hooks/guarded' } });
   });
 });
 

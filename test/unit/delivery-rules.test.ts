@@ -54,6 +54,16 @@ describe('filters', () => {
     expect(matchesFilters({ dcId: ['1'] }, undefined)).toBe(false);
     expect(matchesFilters(undefined, { dcId: '3' })).toBe(true);
   });
+
+  it('with several keys need every key to match, not any', () => {
+    const filters = { dcId: ['1', '2'], region: ['eu'] };
+
+    expect(matchesFilters(filters, { dcId: '1', region: 'us' })).toBe(false);
+    expect(matchesFilters(filters, { dcId: '9', region: 'eu' })).toBe(false);
+    expect(matchesFilters(filters, { dcId: '1' })).toBe(false);
+    expect(matchesFilters(filters, { region: 'eu' })).toBe(false);
+    expect(matchesFilters(filters, { dcId: '1', region: 'eu' })).toBe(true);
+  });
 });
 
 describe('delivery ids', () => {

@@ -209,6 +209,7 @@ describe('createDestinationPolicy', () => {
   const resolveAll = fakeResolver({
     'hooks.example.com': [v4('93.184.216.34')],
     'internal.example.com': [v4('10.0.0.5')],
+    'mixed.example.com': [v4('93.184.216.34'), v4('1.1.1.1'), v4('169.254.169.254')],
     localhost: [v4('127.0.0.1')],
   });
 
@@ -260,6 +261,12 @@ describe('createDestinationPolicy', () => {
     const policy = createDestinationPolicy({ resolveAll });
 
     expect(await policy.check('https://internal.example.com/x')).toBe('resolves to 10.0.0.5, a private address');
+  });
+
+  it('refuses a host name any of whose answers is forbidden, not only the first', async () => {
+    const policy = createDestinationPolicy({ resolveAll });
+
+    expect(await policy.check('https://mixed.example.com/x')).toBe('resolves to 169.254.169.254, a link-local address');
   });
 
   it('refuses a host name that does not resolve', async () => {
