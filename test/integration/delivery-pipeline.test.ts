@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { verify as verifyHubSignature } from '@octokit/webhooks-methods';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { type RunningPlatform, startPlatformProcess } from '../support/local-platform-process.js';
@@ -106,6 +106,29 @@ const readQueue = async (name: string) => {
   return Messages.map((message) => JSON.parse(message.Body ?? '{}'));
 };
 
+/**
+ * Resolves once the events and delivery queues hold no message at all (visible, in flight or delayed): every event
+ * published so far has been routed and every job queued so far attempted or dropped. What a test asserts did not
+ * happen is then known not to be on its way.
+ */
+const pipelineIdle = () =>
+  eventually(
+    async () => {
+      for (const name of ['events', 'deliveries']) {
+        const { Attributes = {} } = await sqs.send(
+          new GetQueueAttributesCommand({
+            QueueUrl: `${sqsEndpoint}/000000000000/${name}`,
+            AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+          }),
+        );
+        if (Object.values(Attributes).some((count) => Number(count) > 0)) return undefined;
+      }
+      return true;
+    },
+    30_000,
+    'the events and delivery queues empty',
+  );
+
 describe('delivery pipeline (local mode)', () => {
   it('delivers a published event, signed so that standardwebhooks and @octokit/webhooks-methods verify it', async () => {
     const webhook = await createWebhook('/ok/signed');
@@ -141,7 +164,7 @@ describe('delivery pipeline (local mode)', () => {
     await publish({ id: 'evt-filtered', attributes: { dcId: '1' } });
 
     await eventually(async () => (receiver.at('/ok/dc1').length && receiver.at('/ok/unfiltered').length) || undefined);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await pipelineIdle();
     expect(receiver.at('/ok/dc2')).toHaveLength(0);
     expect(receiver.at('/ok/other-event')).toHaveLength(0);
     expect(receiver.at('/ok/other-tenant')).toHaveLength(0);
@@ -215,7 +238,7 @@ describe('delivery pipeline (local mode)', () => {
     const webhook = (await api('GET', `/v1/webhooks/${gone.id}`)).body;
     expect(webhook).toMatchObject({ enabled: false, disabledReason: expect.stringContaining('410') });
     await publish({ id: 'evt-after-gone' });
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await pipelineIdle();
     expect(receiver.at('/gone')).toHaveLength(1);
   });
 
@@ -300,7 +323,7 @@ describe('delivery pipeline (local mode)', () => {
     await eventually(async () => receiver.at('/fail/deleted')[0]);
 
     await api('DELETE', `/v1/webhooks/${webhook.id}`);
-    await new Promise((resolve) => setTimeout(resolve, 5000));
+    await pipelineIdle(); // the retry queued after the first attempt has been dropped
 
     expect(receiver.at('/fail/deleted')).toHaveLength(1);
   });
@@ -310,7 +333,13 @@ describe('delivery pipeline (local mode)', () => {
     await publish({ id: 'evt-twice' });
     await publish({ id: 'evt-twice' });
     await eventually(async () => receiver.at('/ok/idempotent')[0]);
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // The second copy is dropped, or parked while the first attempt's claim is held (then dropped when it
+    // surfaces, up to the claim's length later): the worker logs which, for this event id.
+    await eventually(
+      async () => (/"duplicate job (dropped|parked)[^}]*"eventId": ?"evt-twice"/.test(platform.output()) ? true : undefined),
+      20_000,
+      'the second copy of evt-twice dropped or parked',
+    );
     expect(receiver.at('/ok/idempotent')).toHaveLength(1);
   });
 
@@ -328,8 +357,10 @@ describe('delivery pipeline (local mode)', () => {
   it('routes only allowed sources (EVENT_SOURCES), like the CDK rule', async () => {
     await createWebhook('/ok/source');
     await publish({ id: 'evt-wrong-source' }, { source: 'someone.else' });
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    expect(receiver.at('/ok/source')).toHaveLength(0);
+    await publish({ id: 'evt-right-source' });
+    // Routing happens at PutEvents, as the rule does: the first event was refused before the second was put.
+    await eventually(async () => receiver.at('/ok/source')[0]);
+    expect(receiver.at('/ok/source').map((request) => request.headers['webhook-id'])).toEqual(['evt-right-source']);
   });
 
   it('ends every (event, matching webhook) delivered or dead-lettered: none lost', async () => {
