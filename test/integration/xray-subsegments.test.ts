@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createUndiciSender } from '../../functions/adapters/http/undici-sender.js';
 import { withXRaySubsegments } from '../../functions/adapters/tracing/xray-traced-sender.js';
+import { eventually } from '../support/eventually.js';
 
 /** The outbound POST as an X-Ray subsegment, received by a stand-in for the X-Ray daemon (UDP on loopback). */
 let receiver: Server;
@@ -29,9 +30,7 @@ const sampledEnv = () => ({
 });
 
 const nextDocument = async () => {
-  for (let tries = 0; documents.length === 0 && tries < 50; tries += 1) await new Promise((resolve) => setTimeout(resolve, 20));
-  const raw = documents.shift();
-  if (!raw) throw new Error('no segment received');
+  const raw = await eventually(async () => documents.shift(), 5_000, 'a segment at the daemon', 20);
   const [header, body] = raw.split('\n');
   return { header: JSON.parse(header!), segment: JSON.parse(body!) };
 };
@@ -64,8 +63,11 @@ it('sends nothing when the trace is not sampled or there is no daemon', async ()
 
   await withXRaySubsegments(inner, notSampled).send({ url: `${receiverUrl}/hook`, headers: {}, body: '{}' });
   await withXRaySubsegments(inner, {}).send({ url: `${receiverUrl}/hook`, headers: {}, body: '{}' });
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  // A sampled POST after them: once its segment is in, one sent before it would be too (one socket, loopback).
+  await withXRaySubsegments(inner, sampledEnv()).send({ url: `${receiverUrl}/sampled-hook`, headers: {}, body: '{}' });
 
+  const { segment } = await nextDocument();
+  expect(segment.http.request.url).toBe(`${receiverUrl}/sampled-hook`);
   expect(documents).toEqual([]);
   await inner.close();
 });

@@ -10,9 +10,19 @@ export interface RunningPlatform {
   stop(): Promise<void>;
 }
 
-/** Starts `npm start`'s entry point (local/server.ts) in a child process on a free port and waits until it listens. */
+/**
+ * Set by the mutation-testing Jest config (test/jest.mutation.config.json): the platform starts in the test's own
+ * process, so that it runs the code the test process loaded, where Stryker's mutants are switched on.
+ */
+export const IN_PROCESS_PLATFORM = 'WEBHOOKS_TEST_PLATFORM_IN_PROCESS';
+
+/**
+ * Starts `npm start`'s entry point (local/server.ts) in a child process on a free port and waits until it listens;
+ * in-process under mutation testing (IN_PROCESS_PLATFORM), with the same settings from the same environment.
+ */
 export const startPlatformProcess = async (env: Record<string, string> = {}, dataDir?: string): Promise<RunningPlatform> => {
   const directory = dataDir ?? mkdtempSync(join(tmpdir(), 'webhooks-local-'));
+  if (process.env[IN_PROCESS_PLATFORM] === 'true') return startPlatformInProcess(env, directory);
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'local/server.ts'], {
     env: { ...process.env, NODE_OPTIONS: '', PORT: '0', DATA_DIR: directory, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -46,4 +56,15 @@ export const startPlatformProcess = async (env: Record<string, string> = {}, dat
         child.kill('SIGTERM');
       }),
   };
+};
+
+const startPlatformInProcess = async (env: Record<string, string>, dataDir: string): Promise<RunningPlatform> => {
+  const { localSettingsFrom } = await import('../../local/environment.js');
+  const { startLocalPlatform } = await import('../../local/platform.js');
+  let output = '';
+  const { options } = localSettingsFrom({ ...process.env, PORT: '0', DATA_DIR: dataDir, ...env }, (line) => {
+    output += `${line}\n`;
+  });
+  const platform = await startLocalPlatform(options);
+  return { url: platform.url, dataDir, output: () => output, stop: () => platform.stop() };
 };
