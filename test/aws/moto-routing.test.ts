@@ -264,13 +264,4 @@ describe('the synthesized rule on moto EventBridge', () => {
 
     expect((await routed()).map((body) => body.id)).toEqual([sentinel]);
   });
-
-  it('routes nothing published to the default bus, even when it matches the pattern', async () => {
-    const [allowed] = rulePattern.source!;
-
-    await publish([{ ...entry(allowed!, rulePattern['detail-type'][0]!), EventBusName: 'default' }]);
-
-    expect(await routed()).toEqual([]);
-    if (targetDeadLetterQueue) expect(await drain(sqs, targetDeadLetterQueue)).toEqual([]);
-  });
 });

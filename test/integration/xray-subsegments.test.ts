@@ -57,17 +57,26 @@ it('sends a subsegment for each POST, under the invocation’s trace, without th
   await inner.close();
 });
 
-it('sends nothing when the trace is not sampled or there is no daemon', async () => {
+it('sends nothing when the trace is not sampled', async () => {
   const inner = createUndiciSender({ allowPrivateDestinations: true, allowHttp: true });
   const notSampled = { ...sampledEnv(), _X_AMZN_TRACE_ID: 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0' };
 
   await withXRaySubsegments(inner, notSampled).send({ url: `${receiverUrl}/hook`, headers: {}, body: '{}' });
-  await withXRaySubsegments(inner, {}).send({ url: `${receiverUrl}/hook`, headers: {}, body: '{}' });
-  // A sampled POST after them: once its segment is in, one sent before it would be too (one socket, loopback).
+  // A sampled POST after it, to the same daemon over loopback: once its segment is in, one sent before would be too.
   await withXRaySubsegments(inner, sampledEnv()).send({ url: `${receiverUrl}/sampled-hook`, headers: {}, body: '{}' });
 
   const { segment } = await nextDocument();
   expect(segment.http.request.url).toBe(`${receiverUrl}/sampled-hook`);
   expect(documents).toEqual([]);
+  await inner.close();
+});
+
+it('passes the result through untouched when no daemon address is set', async () => {
+  const inner = createUndiciSender({ allowPrivateDestinations: true, allowHttp: true });
+  const { AWS_XRAY_DAEMON_ADDRESS: _none, ...noDaemon } = sampledEnv();
+
+  const result = await withXRaySubsegments(inner, noDaemon).send({ url: `${receiverUrl}/down/hook`, headers: {}, body: '{}' });
+
+  expect(result).toMatchObject({ kind: 'response', statusCode: 503 });
   await inner.close();
 });
