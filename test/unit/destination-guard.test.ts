@@ -1,11 +1,13 @@
-import type { LookupAddress, LookupOptions } from 'node:dns';
+import dns, { type LookupAddress, type LookupOptions } from 'node:dns';
 import {
   checkUrlHost,
   createDestinationPolicy,
   createGuardedLookup,
   DESTINATION_BLOCKED,
   DestinationBlockedError,
+  describeReason,
   guardedLookup,
+  isDestinationBlockedError,
   isForbiddenAddress,
   type LookupFunction,
   type ResolveAll,
@@ -285,4 +287,97 @@ describe('createDestinationPolicy', () => {
       expect(await policy.check(url)).toBeUndefined();
     },
   );
+});
+
+describe('the guard’s edges', () => {
+  it('recognises a blocked destination by its code too, as errors crossing realms or wrappers arrive', () => {
+    expect(isDestinationBlockedError(new DestinationBlockedError('h', '10.0.0.1', 'private'))).toBe(true);
+    expect(isDestinationBlockedError({ code: DESTINATION_BLOCKED })).toBe(true);
+    expect(isDestinationBlockedError({ code: 'ECONNREFUSED' })).toBe(false);
+    expect(isDestinationBlockedError(null)).toBe(false);
+    expect(isDestinationBlockedError(DESTINATION_BLOCKED)).toBe(false);
+    expect(new DestinationBlockedError('h', undefined, 'x').name).toBe('DestinationBlockedError');
+  });
+
+  it.each([
+    ['private', 'a private address'],
+    ['unspecified', 'an unspecified address'],
+    ['IPv4-mapped loopback', 'an IPv4-mapped loopback address'],
+    ['link-local', 'a link-local address'],
+    ['AS112 anycast', 'an AS112 anycast address'],
+  ])('describes %s as %s', (reason, described) => {
+    expect(describeReason(reason)).toBe(described);
+  });
+
+  it.each([
+    ['64:ff9b::7f00:1', 'NAT64 loopback'], // the well-known prefix, embedding 127.0.0.1
+    ['64:ff9b::5db8:d822', undefined], // the well-known prefix, embedding a public address
+    ['64:ff9b:1::a00:1', 'local-use NAT64'],
+  ])('tells the well-known NAT64 prefix from the local-use one: %s', (ip, reason) => {
+    expect(isForbiddenAddress(ip)).toBe(reason);
+  });
+
+  it('strips the brackets of an IPv6 literal host only', () => {
+    expect(checkUrlHost(new URL('https://[::1]/x'))?.reason).toBe('loopback');
+    expect(checkUrlHost(new URL('https://[2606:4700:4700::1111]/x'))).toBeUndefined();
+    expect(checkUrlHost(new URL('https://hooks.example.com/x'))).toBeUndefined();
+  });
+
+  describe('the lookup Node calls', () => {
+    /** A resolver that answers from a table and records the options it was asked with. */
+    const recordingResolver = (answers: LookupAddress[]) => {
+      const asked: { readonly hints?: number }[] = [];
+      const resolveAll: ResolveAll = (_hostname, options, callback) => {
+        asked.push(options);
+        callback(null, answers);
+      };
+      return { resolveAll, asked };
+    };
+    const dual = [v4('93.184.216.34'), v6('2606:2800:220:1:248:1893:25c8:1946')];
+
+    it('answers the family asked for as a number or a name, with its family', async () => {
+      const { resolveAll } = recordingResolver(dual);
+      const lookupFn = createGuardedLookup(resolveAll);
+
+      expect(await lookup(lookupFn, 'h', 6 as unknown as LookupOptions)).toEqual({ error: null, address: '2606:2800:220:1:248:1893:25c8:1946', family: 6 });
+      expect(await lookup(lookupFn, 'h', { family: 'IPv6' } as unknown as LookupOptions)).toMatchObject({ address: '2606:2800:220:1:248:1893:25c8:1946', family: 6 });
+      expect(await lookup(lookupFn, 'h', { family: 'IPv4' } as unknown as LookupOptions)).toMatchObject({ address: '93.184.216.34', family: 4 });
+      expect(await lookup(lookupFn, 'h', {})).toMatchObject({ address: '93.184.216.34', family: 4 });
+    });
+
+    it('passes Node’s hints on to the resolver, and asks without any when Node gave none', async () => {
+      const { resolveAll, asked } = recordingResolver(dual);
+      const lookupFn = createGuardedLookup(resolveAll);
+
+      await lookup(lookupFn, 'h', { hints: dns.ADDRCONFIG });
+      await lookup(lookupFn, 'h', {});
+
+      expect(asked).toEqual([{ hints: dns.ADDRCONFIG }, {}]);
+    });
+
+    it('answers failures in the form Node asked for: an empty list for `all`, an empty address otherwise', async () => {
+      const lookupFn = createGuardedLookup(recordingResolver([]).resolveAll);
+
+      const listed = await lookup(lookupFn, 'gone.example', { all: true });
+      const single = await lookup(lookupFn, 'gone.example', {});
+
+      expect(listed.address).toEqual([]);
+      expect(single.address).toBe('');
+      expect(single.error).toMatchObject({ code: 'ENOTFOUND', syscall: 'getaddrinfo', message: 'getaddrinfo ENOTFOUND gone.example' });
+      const failing: ResolveAll = (_hostname, _options, callback) => callback(Object.assign(new Error('boom'), { code: 'EAI_AGAIN' }), []);
+      expect(await lookup(createGuardedLookup(failing), 'h', { all: true })).toMatchObject({ error: { code: 'EAI_AGAIN' }, address: [] });
+    });
+
+    it('finds nothing when no answer has the family asked for', async () => {
+      const lookupFn = createGuardedLookup(recordingResolver([v4('93.184.216.34')]).resolveAll);
+
+      expect(await lookup(lookupFn, 'v4only.example', { family: 6, all: true })).toMatchObject({ error: { code: 'ENOTFOUND' }, address: [] });
+    });
+  });
+
+  it('says which schemes it accepts when http is allowed', async () => {
+    expect(await createDestinationPolicy({ allowHttp: true }).check('ftp://hooks.example.com/x')).toBe('must use https or http');
+    expect(await createDestinationPolicy().check('ftp://hooks.example.com/x')).toBe('must use https');
+    expect(await createDestinationPolicy().check('not a url')).toBe('is not a valid URL');
+  });
 });
