@@ -342,6 +342,8 @@ describe('the guard’s edges', () => {
       expect(await lookup(lookupFn, 'h', 6 as unknown as LookupOptions)).toEqual({ error: null, address: '2606:2800:220:1:248:1893:25c8:1946', family: 6 });
       expect(await lookup(lookupFn, 'h', { family: 'IPv6' } as unknown as LookupOptions)).toMatchObject({ address: '2606:2800:220:1:248:1893:25c8:1946', family: 6 });
       expect(await lookup(lookupFn, 'h', { family: 'IPv4' } as unknown as LookupOptions)).toMatchObject({ address: '93.184.216.34', family: 4 });
+      expect(await lookup(lookupFn, 'h', { family: 4 })).toMatchObject({ address: '93.184.216.34', family: 4 });
+      expect(await lookup(lookupFn, 'h', { family: 6 })).toMatchObject({ address: '2606:2800:220:1:248:1893:25c8:1946', family: 6 });
       expect(await lookup(lookupFn, 'h', {})).toMatchObject({ address: '93.184.216.34', family: 4 });
     });
 
