@@ -40,10 +40,19 @@ describe('retry policy', () => {
     expect(parseRetryAfter(undefined, now)).toBeUndefined();
   });
 
+  it('reads Retry-After seconds with surrounding spaces, and refuses numbers with anything else around them', () => {
+    const now = new Date('2026-01-01T00:00:00Z');
+    expect(parseRetryAfter(' 120 ', now)).toBe(120);
+    expect(parseRetryAfter('120abc', now)).toBeUndefined();
+    expect(parseRetryAfter('abc120', now)).toBeUndefined();
+  });
+
   it('parses RETRY_SCHEDULE, "1,1,1" meaning four attempts', () => {
     expect(parseRetrySchedule('1, 1,1')).toEqual([1, 1, 1]);
     expect(() => parseRetrySchedule('1,-1')).toThrow(/RETRY_SCHEDULE/);
     expect(() => parseRetrySchedule('')).toThrow(/RETRY_SCHEDULE/);
+    expect(() => parseRetrySchedule('   ')).toThrow(/RETRY_SCHEDULE/);
+    expect(parseRetrySchedule('0,5')).toEqual([0, 5]); // an immediate retry is a schedule too
   });
 });
 
@@ -87,6 +96,19 @@ describe('delivery signatures', () => {
     expect(new StandardWebhook(secret).verify(body, headers)).toEqual(JSON.parse(body));
     expect(await verifyHubSignature(secret, body, headers['x-hub-signature-256']!)).toBe(true);
     expect(() => new StandardWebhook(generateSecret()).verify(body, headers)).toThrow();
+  });
+
+  it('name the content, the delivery and the attempt', () => {
+    const headers = headersFor([generateSecret()]);
+
+    expect(headers).toMatchObject({
+      'content-type': 'application/json',
+      'webhook-id': 'evt_1',
+      'webhook-delivery-id': 'dlv_1',
+      'webhook-attempt': '2',
+      'webhook-attempt-id': 'dlv_1.2',
+    });
+    expect(headers['user-agent']).toMatch(/^WebhookPlatform\/1\.0/);
   });
 
   it('carry one signature per valid secret, each verifying on its own', () => {
