@@ -4,37 +4,24 @@
  * platform's pattern and its queue live in moto; the CLI runs as an operator runs it, as a child process, its
  * EventBridge endpoint set the way the SDK reads it from the environment (AWS_ENDPOINT_URL_EVENTBRIDGE).
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { CreateEventBusCommand, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { buildEventPattern } from '../../functions/contracts/event-routing.js';
+import { runAdminCli } from '../support/admin-cli.js';
 import { claimMoto, createQueue, drain, eventually, MOTO_REGION, motoEndpoint, motoEventBridgeClient, motoSqsClient, parseBody } from './support/moto-clients.js';
 
-const run = promisify(execFile);
 const SOURCE = 'com.example.shop';
 const BUS = 'admin-publish-bus';
 
-const admin = async (...args: string[]) => {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'bin/webhooks.ts', ...args], {
-      env: {
-        ...process.env,
-        NODE_OPTIONS: '',
-        DATA_DIR: '/nonexistent-data-dir', // no local platform to fall back on
-        AWS_ENDPOINT_URL_EVENTBRIDGE: motoEndpoint(),
-        AWS_ACCESS_KEY_ID: 'testing',
-        AWS_SECRET_ACCESS_KEY: 'testing',
-        AWS_REGION: MOTO_REGION,
-        AWS_CONFIG_FILE: '/dev/null',
-        AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-      },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-};
+const admin = (...args: string[]) =>
+  runAdminCli(args, {
+    DATA_DIR: '/nonexistent-data-dir', // no local platform to fall back on
+    AWS_ENDPOINT_URL_EVENTBRIDGE: motoEndpoint(),
+    AWS_ACCESS_KEY_ID: 'testing',
+    AWS_SECRET_ACCESS_KEY: 'testing',
+    AWS_REGION: MOTO_REGION,
+    AWS_CONFIG_FILE: '/dev/null',
+    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+  });
 
 let releaseMoto: (() => Promise<void>) | undefined;
 afterAll(async () => releaseMoto?.());

@@ -1,23 +1,10 @@
-import { execFile } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { promisify } from 'node:util';
+import { runAdminCli } from '../support/admin-cli.js';
 import { startPlatformProcess } from '../support/local-platform-process.js';
 
-const run = promisify(execFile);
-
 /** `npm start` as a newcomer meets it: generated key, persistence across restarts, the admin CLI. */
-const admin = async (dataDir: string, ...args: string[]) => {
-  try {
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'bin/webhooks.ts', ...args], {
-      env: { ...process.env, NODE_OPTIONS: '', DATA_DIR: dataDir },
-    });
-    return { code: 0, stdout, stderr: '' };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-};
+const admin = (dataDir: string, ...args: string[]) => runAdminCli(args, { DATA_DIR: dataDir });
 
 const get = (url: string, key: string) => fetch(url, { headers: { 'x-api-key': key } });
 const post = (url: string, key: string, body: unknown) =>

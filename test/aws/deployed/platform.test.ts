@@ -11,11 +11,9 @@
  * What MiniStack 1.5.33 cannot prove, and what covers it instead, is listed in the README ("How we test against
  * AWS without AWS"): IAM (it enforces none), TTL, PITR and SSE, EMF extraction, alarm evaluation, Node 22.
  */
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Agent as HttpsAgent } from 'node:https';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient, DescribeAlarmsCommand, GetDashboardCommand } from '@aws-sdk/client-cloudwatch';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
@@ -23,11 +21,11 @@ import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, SQSCli
 import { verify as verifyHubSignature } from '@octokit/webhooks-methods';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { Agent, fetch } from 'undici';
+import { runAdminCli } from '../../support/admin-cli.js';
 import { eventually } from '../../support/eventually.js';
 import { type ReceivedRequest, startWebhookReceiver, type WebhookReceiver } from '../../support/webhook-receiver.js';
 import { DEPLOYED_ENV, EMULATED_REGION, emulatorClientEnv } from './support/deployment.js';
 
-const run = promisify(execFile);
 const SOURCE = 'com.example.shop';
 const TENANT = 'deployed-probe';
 /** Deliveries cross two queues and two Lambdas that MiniStack starts on first use: generous, polled bounds. */
@@ -65,17 +63,7 @@ const outputsOf = async (stack: string): Promise<Record<string, string>> => {
 };
 
 /** The admin CLI as an operator runs it against a deployed stage: `--stack`, names from the stack outputs. */
-const admin = async (...args: string[]) => {
-  try {
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'bin/webhooks.ts', ...args], {
-      env: { ...process.env, ...clientEnv, NODE_OPTIONS: '', DATA_DIR: '/nonexistent-data-dir' },
-    });
-    return { code: 0, stdout, stderr: '' };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-};
+const admin = (...args: string[]) => runAdminCli(args, { ...clientEnv, DATA_DIR: '/nonexistent-data-dir' });
 const adminJson = async <T>(...args: string[]): Promise<T> => {
   const result = await admin(...args);
   if (result.code !== 0) throw new Error(`webhooks ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
