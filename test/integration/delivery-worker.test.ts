@@ -4,10 +4,10 @@ import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aw
 import type { SQSEvent } from 'aws-lambda';
 import { DynamoDeliveryRepository } from '../../functions/adapters/dynamodb/delivery.repository.js';
 import { DynamoWebhookRepository } from '../../functions/adapters/dynamodb/webhook.repository.js';
-import { createUndiciSender } from '../../functions/adapters/http/undici-sender.js';
+import { createUndiciSender, type UndiciSender } from '../../functions/adapters/http/undici-sender.js';
 import { EmfDeliveryMetrics } from '../../functions/adapters/metrics/emf-delivery-metrics.js';
 import { SqsDeadLetterSink, SqsDeliveryJobQueue } from '../../functions/adapters/sqs/delivery-queue.js';
-import type { DeliveryRepository } from '../../functions/domain/delivery/delivery.ports.js';
+import type { DeliveryLogger, DeliveryMetrics, DeliveryRepository } from '../../functions/domain/delivery/delivery.ports.js';
 import { DeliveryJob } from '../../functions/contracts/delivery.schema.js';
 import { DeliveryWorker, MAX_PARK_SECONDS } from '../../functions/domain/delivery/delivery-worker.service.js';
 import { FanOut } from '../../functions/domain/delivery/fan-out.js';
@@ -56,12 +56,19 @@ beforeAll(async () => {
   sqsServer = new EmbeddedSqs({ region: 'us-east-1', now: () => now });
   await sqsServer.start();
   sqs = sqsClientFor(sqsServer);
+  // `/status/{code}?body={text}` answers that status and body; `/hangs` never answers; the rest as below.
   receiver = createServer((request, response) => {
     requests.push({ url: request.url ?? '/', headers: request.headers });
     if (request.url === '/failing' && failingRecovered) {
       response.writeHead(204).end();
       return;
     }
+    const answer = /^\/status\/(\d{3})(?:\?body=(.*))?$/.exec(request.url ?? '');
+    if (answer) {
+      response.writeHead(Number(answer[1])).end(decodeURIComponent(answer[2] ?? ''));
+      return;
+    }
+    if (request.url === '/hangs') return; // never answers
     if (request.url === '/slow-ok') {
       slowHits += 1;
       setTimeout(() => response.writeHead(204).end(), 300);
@@ -88,9 +95,11 @@ const newWorker = (options: {
   retries: number[];
   minFailures?: number;
   deliveries?: DeliveryRepository;
-  metrics?: EmfDeliveryMetrics;
+  metrics?: DeliveryMetrics;
+  logger?: DeliveryLogger;
+  sender?: UndiciSender;
 }) => {
-  const sender = createUndiciSender({ allowPrivateDestinations: true, allowHttp: true });
+  const sender = options.sender ?? createUndiciSender({ allowPrivateDestinations: true, allowHttp: true });
   const jobs = new SqsDeliveryJobQueue(sqs, options.jobsQueueUrl);
   const repositories = workerRepositories();
   const worker = new DeliveryWorker({
@@ -104,7 +113,7 @@ const newWorker = (options: {
     attemptClaimSeconds: 45,
     health: { disableAfterSeconds: 5 * 86_400, minFailures: options.minFailures ?? 10 },
     fanOut: new FanOut({ webhooks: repositories.webhooks, jobs }),
-    logger: { info: () => undefined, warn: () => undefined },
+    logger: options.logger ?? { info: () => undefined, warn: () => undefined },
     metrics: options.metrics ?? new EmfDeliveryMetrics('delivery-worker'),
   });
   return { worker, close: () => sender.close() };
@@ -123,6 +132,26 @@ const consumeWith = (worker: DeliveryWorker, queueUrl: string) => async () => {
     logger: { error: () => undefined },
     park: parkWithVisibilityTimeout(sqs, queueUrl),
   });
+};
+
+/** The worker's logger and metrics ports, recording every call in order. */
+const recorder = () => {
+  const logged: { level: 'info' | 'warn'; message: string; fields: Record<string, unknown> }[] = [];
+  const counted: unknown[][] = [];
+  const logger: DeliveryLogger = {
+    info: (message, fields) => logged.push({ level: 'info', message, fields }),
+    warn: (message, fields) => logged.push({ level: 'warn', message, fields }),
+  };
+  const metrics: DeliveryMetrics = {
+    eventReceived: () => counted.push(['eventReceived']),
+    eventRejected: () => counted.push(['eventRejected']),
+    attemptSucceeded: (durationMs, eventAgeMs) => counted.push(['attemptSucceeded', durationMs, eventAgeMs]),
+    attemptFailed: (reason, durationMs) => counted.push(['attemptFailed', reason, durationMs]),
+    retryScheduled: () => counted.push(['retryScheduled']),
+    deadLettered: () => counted.push(['deadLettered']),
+    endpointDisabled: () => counted.push(['endpointDisabled']),
+  };
+  return { logged, counted, logger, metrics };
 };
 
 it('waits an hour between attempts by queueing with the maximum delay, then parking until due', async () => {
@@ -292,21 +321,26 @@ describe('two copies of one job (an event published twice, a message received tw
   const setup = async () => {
     const webhooks = new DynamoWebhookRepository(store.db, store.tableName, clock);
     const deliveries = new DynamoDeliveryRepository(store.db, store.tableName, clock);
+    const { logged, logger } = recorder();
     const { worker, close } = newWorker({
       jobsQueueUrl: sqsServer.createQueue(uniqueName('copies')),
       deadLetterQueueUrl: sqsServer.createQueue(uniqueName('copies-dlq')),
       retries: [60],
+      logger,
     });
     const webhook = makeWebhook(`tenant${Math.random().toString(36).slice(2, 8)}`, receiverUrl('/slow-ok'), { now: clock.now() });
     await webhooks.create(webhook);
     const event = { id: `evt_${ulidIds.eventId()}`, type: 'order.created', timestamp: clock.now().toISOString(), data: {} };
     const { record, job } = makeDelivery(webhook, event, { now: clock.now() });
     const key = { tenantId: webhook.tenantId, webhookId: webhook.id, deliveryId: record.id };
-    return { worker, deliveries, job, key, close };
+    /** The worker's log lines other than its attempts', with the fields every line of this job carries. */
+    const otherLines = () => logged.filter((line) => line.message !== 'delivery attempt');
+    const fields = { ...key, eventId: event.id, eventType: event.type, attempt: 1 };
+    return { worker, webhooks, deliveries, webhook, job, key, close, otherLines, fields };
   };
 
   it('drops a copy that arrives after the claim lapsed when the attempt was already made', async () => {
-    const { worker, deliveries, job, key, close } = await setup();
+    const { worker, deliveries, job, key, close, otherLines, fields } = await setup();
     const before = slowHits;
     expect(await worker.process(job)).toEqual({ kind: 'done' });
 
@@ -315,17 +349,19 @@ describe('two copies of one job (an event published twice, a message received tw
 
     expect(slowHits - before).toBe(1);
     expect(await deliveries.get(key)).toMatchObject({ status: 'succeeded', attempts: [{ attempt: 1 }] });
+    expect(otherLines()).toEqual([{ level: 'info', message: 'duplicate job dropped: attempt already made', fields }]);
     await close();
   });
 
   it('POSTs once when processed at the same time: the copy waits while the attempt is in flight, then is dropped', async () => {
-    const { worker, deliveries, job, key, close } = await setup();
+    const { worker, deliveries, job, key, close, otherLines, fields } = await setup();
     const before = slowHits;
 
     const outcomes = await Promise.all([worker.process(job), worker.process(job)]);
 
     expect(slowHits - before).toBe(1);
     expect(outcomes).toEqual(expect.arrayContaining([{ kind: 'done' }, { kind: 'park', seconds: 45 }]));
+    expect(otherLines()).toEqual([{ level: 'info', message: 'duplicate job parked: attempt in progress elsewhere', fields }]);
     expect(await deliveries.get(key)).toMatchObject({ status: 'succeeded', attempts: [{ attempt: 1, statusCode: 204 }] });
     expect(await worker.process(job)).toEqual({ kind: 'done' }); // the parked copy, when it surfaces
     expect(slowHits - before).toBe(1);
@@ -344,6 +380,32 @@ describe('two copies of one job (an event published twice, a message received tw
 
     expect(slowHits - before).toBe(1);
     expect(await deliveries.get(key)).toMatchObject({ status: 'succeeded', attempts: [{ attempt: 1 }] });
+    await close();
+  });
+
+  it('drops a copy whose delivery is past its retention, without sending it', async () => {
+    const { worker, deliveries, job, key, close, otherLines, fields } = await setup();
+    await deliveries.claimAttempt(key, job.event, 1, new Date(now + 45_000)); // stored, then never recorded
+    const before = slowHits;
+
+    now += 31 * 86_400_000; // the store keeps deliveries 30 days
+    expect(await worker.process(job)).toEqual({ kind: 'done' });
+
+    expect(slowHits - before).toBe(0);
+    expect(otherLines()).toEqual([{ level: 'warn', message: 'job dropped: its delivery is past retention', fields }]);
+    await close();
+  });
+
+  it('stops a delivery whose webhook was deleted after its job was queued, without sending it', async () => {
+    const { worker, webhooks, deliveries, webhook, job, key, close, otherLines, fields } = await setup();
+    await webhooks.delete(webhook.tenantId, webhook.id);
+    const before = slowHits;
+
+    expect(await worker.process(job)).toEqual({ kind: 'done' });
+
+    expect(slowHits - before).toBe(0);
+    expect(await deliveries.get(key)).toMatchObject({ status: 'failed', lastError: 'webhook_deleted', attempts: [] });
+    expect(otherLines()).toEqual([{ level: 'info', message: 'delivery stopped', fields: { ...fields, reason: 'webhook_deleted' } }]);
     await close();
   });
 });
@@ -436,6 +498,135 @@ describe('each attempt', () => {
 
     expect(requestsTo(path)).toHaveLength(2);
     await close();
+  });
+});
+
+describe('what each attempt leaves behind: the attempt record, one structured log line, the metrics', () => {
+  /** One attempt of a fresh delivery to `url`, published `eventAgeMs` ago, by a worker recording its outputs. */
+  const attemptTo = async (url: string, options: { retries?: number[]; eventAgeMs?: number; sender?: UndiciSender } = {}) => {
+    const webhooks = new DynamoWebhookRepository(store.db, store.tableName, clock);
+    const deliveries = new DynamoDeliveryRepository(store.db, store.tableName, clock);
+    const outputs = recorder();
+    const { worker, close } = newWorker({
+      jobsQueueUrl: sqsServer.createQueue(uniqueName('outputs')),
+      deadLetterQueueUrl: sqsServer.createQueue(uniqueName('outputs-dlq')),
+      retries: options.retries ?? [60],
+      logger: outputs.logger,
+      metrics: outputs.metrics,
+      ...(options.sender && { sender: options.sender }),
+    });
+    const webhook = makeWebhook(`tenant${Math.random().toString(36).slice(2, 8)}`, url, { now: clock.now() });
+    await webhooks.create(webhook);
+    const event = {
+      id: `evt_${ulidIds.eventId()}`,
+      type: 'order.created',
+      timestamp: new Date(now - (options.eventAgeMs ?? 0)).toISOString(),
+      data: {},
+    };
+    const { record, job } = makeDelivery(webhook, event, { now: clock.now() });
+    const key = { tenantId: webhook.tenantId, webhookId: webhook.id, deliveryId: record.id };
+    try {
+      expect(await worker.process(job)).toEqual({ kind: 'done' });
+    } finally {
+      await close();
+    }
+    const stored = await deliveries.get(key);
+    const attempt = stored!.attempts[0]!;
+    expect(stored!.attempts).toHaveLength(1);
+    expect(Number.isInteger(attempt.durationMs)).toBe(true);
+    const fields = { ...key, eventId: event.id, eventType: 'order.created', attempt: 1 };
+    return { ...outputs, stored: stored!, attempt, fields, webhook, webhooks, at: clock.now().toISOString() };
+  };
+
+  it('a 2xx: its status and response body, no error; logged as delivered; counted with its latency and the event’s age', async () => {
+    const result = await attemptTo(receiverUrl('/status/200?body=accepted'), { eventAgeMs: 4_000 });
+    const { durationMs } = result.attempt;
+
+    expect(result.stored).toMatchObject({ status: 'succeeded' });
+    expect(result.stored).not.toHaveProperty('lastError');
+    expect(result.attempt).toEqual({ attempt: 1, at: result.at, durationMs, statusCode: 200, responseSnippet: 'accepted' });
+    expect(result.logged).toEqual([
+      { level: 'info', message: 'delivery attempt', fields: { ...result.fields, outcome: 'delivered', statusCode: 200, durationMs } },
+    ]);
+    expect(result.counted).toEqual([['attemptSucceeded', durationMs, 4_000]]);
+  });
+
+  it('an empty response body: no response snippet', async () => {
+    const result = await attemptTo(receiverUrl('/status/204'));
+
+    expect(result.attempt).toEqual({ attempt: 1, at: result.at, durationMs: result.attempt.durationMs, statusCode: 204 });
+  });
+
+  it('a 5xx: its status, body and error class; logged as failed; counted as a failure and a scheduled retry', async () => {
+    const result = await attemptTo(receiverUrl('/status/503?body=busy'));
+    const { durationMs } = result.attempt;
+
+    expect(result.stored).toMatchObject({ status: 'retrying', lastError: 'http_5xx' });
+    expect(result.attempt).toEqual({ attempt: 1, at: result.at, durationMs, statusCode: 503, responseSnippet: 'busy', error: 'http_5xx' });
+    expect(result.logged).toEqual([
+      {
+        level: 'info',
+        message: 'delivery attempt',
+        fields: { ...result.fields, outcome: 'failed', statusCode: 503, error: 'http_5xx', durationMs },
+      },
+    ]);
+    expect(result.counted).toEqual([['attemptFailed', 'http_5xx', durationMs], ['retryScheduled']]);
+  });
+
+  it.each([
+    [301, 'http_3xx'],
+    [404, 'http_4xx'],
+  ])('a %i: failed as %s', async (status, error) => {
+    const result = await attemptTo(receiverUrl(`/status/${status}`));
+
+    expect(result.attempt).toMatchObject({ statusCode: status, error });
+    expect(result.counted[0]).toEqual(['attemptFailed', error, result.attempt.durationMs]);
+  });
+
+  it('no response, the last attempt: only the error class is recorded; logged, dead-lettered and counted so', async () => {
+    const closedPort = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
+    const result = await attemptTo(`http://127.0.0.1:${closedPort}/hook`, { retries: [] });
+    const { durationMs } = result.attempt;
+
+    expect(result.stored).toMatchObject({ status: 'failed', lastError: 'connection' });
+    expect(result.attempt).toEqual({ attempt: 1, at: result.at, durationMs, error: 'connection' });
+    expect(result.logged).toEqual([
+      { level: 'info', message: 'delivery attempt', fields: { ...result.fields, outcome: 'failed', error: 'connection', durationMs } },
+      { level: 'warn', message: 'delivery dead-lettered', fields: { ...result.fields, lastError: 'connection', attempts: 1 } },
+    ]);
+    expect(result.counted).toEqual([['attemptFailed', 'connection', durationMs], ['deadLettered']]);
+  });
+
+  it('a timeout and a blocked destination: counted under their own reasons', async () => {
+    const timedOut = await attemptTo(receiverUrl('/hangs'), {
+      sender: createUndiciSender({ allowPrivateDestinations: true, allowHttp: true, requestTimeoutMs: 200 }),
+    });
+    const blocked = await attemptTo(receiverUrl('/status/204'), { sender: createUndiciSender({ allowHttp: true }) });
+
+    expect(timedOut.attempt).toMatchObject({ error: 'timeout' });
+    expect(timedOut.counted[0]).toEqual(['attemptFailed', 'timeout', timedOut.attempt.durationMs]);
+    expect(blocked.attempt).toMatchObject({ error: 'destination_blocked' });
+    expect(blocked.counted[0]).toEqual(['attemptFailed', 'blocked', blocked.attempt.durationMs]);
+  });
+
+  it('a 410: recorded as http_410, the webhook disabled with the reason logged, counted as a failure and a disabled endpoint', async () => {
+    const result = await attemptTo(receiverUrl('/status/410?body=gone'));
+    const { durationMs } = result.attempt;
+    const reason = `The endpoint answered 410 Gone at ${result.at}`;
+
+    expect(result.stored).toMatchObject({ status: 'failed', lastError: 'http_410' });
+    expect(result.attempt).toEqual({ attempt: 1, at: result.at, durationMs, statusCode: 410, responseSnippet: 'gone', error: 'http_410' });
+    expect(await result.webhooks.get(result.webhook.tenantId, result.webhook.id)).toMatchObject({ enabled: false, disabledReason: reason });
+    expect(result.logged).toEqual([
+      { level: 'info', message: 'delivery attempt', fields: { ...result.fields, outcome: 'gone', statusCode: 410, durationMs } },
+      { level: 'warn', message: 'webhook disabled', fields: { tenantId: result.webhook.tenantId, webhookId: result.webhook.id, reason } },
+    ]);
+    expect(result.counted).toEqual([['attemptFailed', 'http_410', durationMs], ['endpointDisabled']]);
   });
 });
 
