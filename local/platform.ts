@@ -235,7 +235,10 @@ const loadOrCreateGeneratedKey = (dataDir: string | undefined): string => {
   return key;
 };
 
-/** The local queues, as the CDK stack configures their AWS counterparts. */
+/**
+ * The local queues, as the CDK stack configures their AWS counterparts, except for shorter visibility timeouts
+ * (60 s and 120 s, against 180 s): a crashed local worker's deliveries come back sooner.
+ */
 const createQueues = (sqs: EmbeddedSqs): Record<keyof typeof LOCAL_QUEUES, string> => {
   const deadLetterSettings = { retentionSeconds: FOURTEEN_DAYS_SECONDS };
   const eventsDeadLetters = sqs.createQueue(LOCAL_QUEUES.eventsDeadLetters, deadLetterSettings);

@@ -1,4 +1,5 @@
 import type { SQSEvent } from 'aws-lambda';
+import { DynamoPublishedEventLedger } from '../adapters/dynamodb/published-event.ledger.js';
 import { DynamoWebhookRepository } from '../adapters/dynamodb/webhook.repository.js';
 import { EmfDeliveryMetrics } from '../adapters/metrics/emf-delivery-metrics.js';
 import { SqsDeliveryJobQueue, SqsRejectedEventSink } from '../adapters/sqs/delivery-queue.js';
@@ -19,6 +20,7 @@ const router = new EventRouter({
   webhooks: new DynamoWebhookRepository(db, env.TABLE_NAME, systemClock),
   jobs: new SqsDeliveryJobQueue(sqs, env.DELIVERY_QUEUE_URL),
   rejected: new SqsRejectedEventSink(sqs, env.REJECTED_EVENTS_QUEUE_URL),
+  publications: new DynamoPublishedEventLedger(db, env.TABLE_NAME, systemClock),
   clock: systemClock,
   logger,
   metrics,

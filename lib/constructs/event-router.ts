@@ -37,13 +37,21 @@ export interface EventRouterProps {
   readonly endpoints?: ServiceEndpoints;
 }
 
-/** The table actions the router's handler makes: finding a tenant's subscribers of an event type. */
-export const EVENT_ROUTER_TABLE_ACTIONS = ['dynamodb:Query', 'dynamodb:BatchGetItem'] as const satisfies readonly TableItemAction[];
+/**
+ * The table actions the router's handler makes: finding a tenant's subscribers of an event type, and recording
+ * the first publication of an event id (a conditional put; a read when the id was published before).
+ */
+export const EVENT_ROUTER_TABLE_ACTIONS = [
+  'dynamodb:Query',
+  'dynamodb:BatchGetItem',
+  'dynamodb:PutItem',
+  'dynamodb:GetItem',
+] as const satisfies readonly TableItemAction[];
 
 /**
  * Fans each published event out to deliveries: the `event-router` function, polled from the events queue, validates
  * the event against the catalogue, finds the tenant's subscribed webhooks and queues one delivery job each
- * (SendMessageBatch). Invalid events go to the rejected-events queue. Table access is exactly its reads.
+ * (SendMessageBatch). Invalid events go to the rejected-events queue. Table access is exactly what it does.
  */
 export class EventRouter extends Construct {
   readonly function: WebhookFunction;

@@ -187,7 +187,12 @@ describe('least privilege', () => {
   });
 
   it('grants each function exactly the table item actions its handler makes, on the base table', () => {
-    expect(actionsOn(template, router.function, table)).toEqual(['dynamodb:BatchGetItem', 'dynamodb:Query']);
+    expect(actionsOn(template, router.function, table)).toEqual([
+      'dynamodb:BatchGetItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+    ]);
     expect(actionsOn(template, worker.function, table)).toEqual([
       'dynamodb:BatchGetItem',
       'dynamodb:GetItem',

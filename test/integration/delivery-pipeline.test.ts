@@ -70,7 +70,7 @@ const orderData = () => ({
   lines: [{ sku: 'SKU-1', quantity: 1 }],
 });
 
-const publish = async (detail: Record<string, unknown>, options: { type?: string; source?: string } = {}) => {
+const publish = async (detail: Record<string, unknown>, options: { type?: string; source?: string; time?: Date } = {}) => {
   const result = await events.send(
     new PutEventsCommand({
       Entries: [
@@ -78,6 +78,7 @@ const publish = async (detail: Record<string, unknown>, options: { type?: string
           Source: options.source ?? 'shop.orders',
           DetailType: options.type ?? 'order.created',
           Detail: JSON.stringify({ tenantId: 'dev', data: orderData(), ...detail }),
+          ...(options.time && { Time: options.time }),
         },
       ],
     }),
@@ -343,11 +344,13 @@ describe('delivery pipeline (local mode)', () => {
     expect(receiver.at('/fail/deleted')).toHaveLength(1);
   });
 
-  it('delivers an event published twice with the same id once', async () => {
+  it('delivers an event published twice with the same id once, with its first publication’s time, however far apart', async () => {
     await createWebhook('/ok/idempotent');
-    await publish({ id: 'evt-twice' });
-    await publish({ id: 'evt-twice' });
-    await eventually(async () => receiver.at('/ok/idempotent')[0]);
+    const firstTime = new Date(Math.floor(Date.now() / 1000) * 1000 - 3_600_000); // EventBridge keeps whole seconds
+    await publish({ id: 'evt-twice' }, { time: firstTime });
+    const delivered = await eventually(async () => receiver.at('/ok/idempotent')[0]);
+    await publish({ id: 'evt-twice' }); // an hour later, by the events' times
+    expect(JSON.parse(delivered.body).timestamp).toBe(firstTime.toISOString());
     // The second copy is dropped at once, or parked while the first attempt's claim is held and dropped when it
     // surfaces (up to the claim's length later): the worker logs the drop, for this event id.
     await eventually(

@@ -411,13 +411,13 @@ describe('two copies of one job (an event published twice, a message received tw
 });
 
 describe('each attempt', () => {
-  const setup = async (retries: number[], options: { deliveries?: DeliveryRepository } = {}) => {
+  const setup = async (retries: number[], options: { deliveries?: DeliveryRepository; path?: string } = {}) => {
     const queueUrl = sqsServer.createQueue(uniqueName('attempts'));
     const deadLetterQueueUrl = sqsServer.createQueue(uniqueName('attempts-dlq'));
     const webhooks = new DynamoWebhookRepository(store.db, store.tableName, clock);
     const deliveries = new DynamoDeliveryRepository(store.db, store.tableName, clock);
-    const { worker, close } = newWorker({ jobsQueueUrl: queueUrl, deadLetterQueueUrl, retries, ...options });
-    const path = `/hook/${uniqueName('attempt')}`; // 503
+    const { worker, close } = newWorker({ jobsQueueUrl: queueUrl, deadLetterQueueUrl, retries, ...(options.deliveries && { deliveries: options.deliveries }) });
+    const path = options.path ?? `/hook/${uniqueName('attempt')}`; // 503 unless given
     const webhook = makeWebhook(`tenant${Math.random().toString(36).slice(2, 8)}`, receiverUrl(path), { now: clock.now() });
     await webhooks.create(webhook);
     return { worker, webhooks, deliveries, webhook, path, queueUrl, consume: consumeWith(worker, queueUrl), close };
@@ -476,6 +476,42 @@ describe('each attempt', () => {
     expect(Messages.map((message) => DeliveryJob.parse(JSON.parse(message.Body!)))).toEqual([
       expect.objectContaining({ deliveryId: job.deliveryId, attempt: 2 }),
     ]);
+    await close();
+  });
+
+  it('is made again after a crash between the receiver’s 2xx and its record: the one repeat a receiver can see, with the same ids', async () => {
+    const realDeliveries = new DynamoDeliveryRepository(workerDb, store.tableName, clock);
+    const crashing: DeliveryRepository = Object.assign(Object.create(realDeliveries) as DeliveryRepository, {
+      recordAttempt: async () => {
+        throw new Error('worker died after the POST');
+      },
+    });
+    const { webhook, path, queueUrl, deliveries, worker: restarted, close } = await setup([60], { path: `/status/200?body=${uniqueName('crash')}` });
+    const crashed = newWorker({ jobsQueueUrl: queueUrl, deadLetterQueueUrl: sqsServer.createQueue(uniqueName('crash-dlq')), retries: [60], deliveries: crashing });
+    const event = { id: `evt_${ulidIds.eventId()}`, type: 'order.created', timestamp: clock.now().toISOString(), data: {} };
+    const { record, job } = makeDelivery(webhook, event, { now: clock.now() });
+    await new SqsDeliveryJobQueue(sqs, queueUrl).enqueue([job]);
+
+    expect((await consumeWith(crashed.worker, queueUrl)()).batchItemFailures).toHaveLength(1); // POSTed, then died
+    now += 29_000;
+    expect((await consumeWith(restarted, queueUrl)()).batchItemFailures).toHaveLength(0); // hidden: nothing yet
+    expect(requestsTo(path)).toHaveLength(1);
+    now += 2_000; // the message is visible again (30 s), the claim (45 s) still held: parked until it lapses
+    expect((await consumeWith(restarted, queueUrl)()).batchItemFailures).toHaveLength(1);
+    now += 15_000;
+    await consumeWith(restarted, queueUrl)();
+
+    const posts = requestsTo(path);
+    expect(posts).toHaveLength(2);
+    for (const header of ['webhook-id', 'webhook-delivery-id', 'webhook-attempt-id']) {
+      expect(posts[1]!.headers[header]).toBe(posts[0]!.headers[header]);
+    }
+    expect(posts[0]!.headers['webhook-attempt-id']).toBe(`${record.id}.1`);
+    expect(await deliveries.get({ tenantId: webhook.tenantId, webhookId: webhook.id, deliveryId: record.id })).toMatchObject({
+      status: 'succeeded',
+      attempts: [{ attempt: 1, statusCode: 200 }],
+    });
+    await crashed.close();
     await close();
   });
 

@@ -1,9 +1,11 @@
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
+import { DynamoPublishedEventLedger } from '../../functions/adapters/dynamodb/published-event.ledger.js';
 import { DynamoWebhookRepository } from '../../functions/adapters/dynamodb/webhook.repository.js';
 import { SqsDeliveryJobQueue, SqsRejectedEventSink } from '../../functions/adapters/sqs/delivery-queue.js';
 import { EventRouter } from '../../functions/domain/delivery/event-router.service.js';
 import { routeSqsBatch } from '../../functions/handlers/sqs-batch.js';
+import { DeliveryJob } from '../../functions/contracts/delivery.schema.js';
 import { EmbeddedSqs } from '../../local/embedded-sqs/embedded-sqs.js';
 import { startTestTable } from '../support/dynamodb-store.js';
 import { recordTableActions } from '../support/table-actions.js';
@@ -17,7 +19,8 @@ import { makeWebhook } from '../support/records.js';
  * The event router on one queue batch, as its Lambda runs it: real store (dynalite), real SQS protocol (the
  * embedded queue), real SDK clients. Counts the SQS requests with a middleware on the client.
  */
-const clock = { now: () => new Date('2026-06-01T00:00:00.000Z') };
+let now = Date.parse('2026-06-01T00:00:00.000Z');
+const clock = { now: () => new Date(now) };
 let store: Awaited<ReturnType<typeof startTestTable>>;
 let sqsServer: EmbeddedSqs;
 let sqs: SQSClient;
@@ -66,6 +69,7 @@ const setup = async (options: { deliveryQueue?: string; failingTenant?: string }
     },
     jobs: new SqsDeliveryJobQueue(sqs, deliveryQueue),
     rejected: new SqsRejectedEventSink(sqs, rejectedQueue),
+    publications: new DynamoPublishedEventLedger(routerDb, store.tableName, clock),
     clock,
     logger: { info: () => undefined, warn: () => undefined },
     metrics: {
@@ -97,15 +101,16 @@ const setup = async (options: { deliveryQueue?: string; failingTenant?: string }
         data: { orderId: id, customerId: 'cus_1', total: { amount: 100, currency: 'EUR' }, lines: [{ sku: 'SKU-1', quantity: 1 }] },
       },
     });
-  const queued = async () => {
+  const queuedJobs = async () => {
     const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: deliveryQueue, MaxNumberOfMessages: 10 }));
-    return Messages.map((message) => (JSON.parse(message.Body!) as { event: { id: string } }).event.id).sort();
+    return Messages.map((message) => DeliveryJob.parse(JSON.parse(message.Body!)));
   };
+  const queued = async () => (await queuedJobs()).map((job) => job.event.id).sort();
   const rejected = async () => {
     const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: rejectedQueue, MaxNumberOfMessages: 10 }));
     return Messages.map((message) => (JSON.parse(message.Body!) as { event: unknown }).event);
   };
-  return { tenantId, route, orderCreated, queued, rejected, errors };
+  return { tenantId, webhook, route, orderCreated, queued, queuedJobs, rejected, errors };
 };
 
 it('queues the delivery jobs of a whole batch of events in one SendMessageBatch', async () => {
@@ -137,6 +142,48 @@ it('fails every event with jobs when queueing them fails, and none that was reje
   const result = await route([orderCreated('evt_a'), '{"detail-type":"order.created"}', orderCreated('evt_b')]);
 
   expect(result.batchItemFailures.map((failure) => failure.itemIdentifier)).toEqual(['m0', 'm2']);
+});
+
+describe('an event id published again', () => {
+  it('addresses the deliveries of its first publication, with its time, however much later it comes', async () => {
+    const { route, orderCreated, queuedJobs, webhook } = await setup();
+    const firstAt = new Date(now).toISOString();
+    await route([orderCreated('evt_republished')]);
+    const [first] = await queuedJobs();
+
+    for (const later of [2_000, 3_600_000, 29 * 86_400_000]) {
+      now += later;
+      await route([orderCreated('evt_republished')]);
+      expect(await queuedJobs()).toEqual([{ ...first, event: { ...first!.event, timestamp: firstAt } }]);
+    }
+    expect(first).toMatchObject({ webhookId: webhook.id, event: { id: 'evt_republished', timestamp: firstAt } });
+  });
+
+  it('is a new publication once deliveries of the first are past their 30-day retention', async () => {
+    const { route, orderCreated, queuedJobs } = await setup();
+    await route([orderCreated('evt_old')]);
+    const [first] = await queuedJobs();
+
+    now += 31 * 86_400_000;
+    await route([orderCreated('evt_old')]);
+    const [again] = await queuedJobs();
+
+    expect(again!.deliveryId).not.toBe(first!.deliveryId);
+    expect(again!.event.timestamp).toBe(new Date(now).toISOString());
+  });
+
+  it('is one publication when two copies are routed at the same time', async () => {
+    const { route, orderCreated, queuedJobs } = await setup();
+    const [a, b] = await Promise.all([route([orderCreated('evt_racing')]), (async () => {
+      now += 1_000;
+      return route([orderCreated('evt_racing')]);
+    })()]);
+    expect([a, b]).toEqual([{ batchItemFailures: [] }, { batchItemFailures: [] }]);
+
+    const jobs = [...(await queuedJobs()), ...(await queuedJobs())];
+    expect(jobs).toHaveLength(2);
+    expect(new Set(jobs.map((job) => job.deliveryId)).size).toBe(1);
+  });
 });
 
 it('makes only the table actions the CDK construct grants the router', () => {

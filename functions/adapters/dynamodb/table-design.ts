@@ -10,8 +10,9 @@ import { createHash } from 'node:crypto';
  * | subscription  | TENANT#{tenantId}#EVENT#{type}  | URL#{sha256(url)}   |                         |        |
  * | API key       | APIKEY#{sha256(key)}            | APIKEY              | TENANT#{tenantId}#KEYS  | keyId  |
  * | delivery      | TENANT#{tenantId}#WEBHOOK#{id}  | DELIVERY#{deliveryId} |                       |        |
+ * | publication   | TENANT#{tenantId}#PUBLISHED#{eventId} | PUBLISHED     |                         |        |
  *
- * Deliveries expire through DynamoDB TTL on `expiresAt` (epoch seconds).
+ * Deliveries and publications expire through DynamoDB TTL on `expiresAt` (epoch seconds).
  */
 export const tableDesign = {
   partitionKey: 'pk',
@@ -41,4 +42,5 @@ export const itemKeys = {
     sk: `${DELIVERY_SK_PREFIX}${deliveryId}`,
   }),
   deliveriesOf: (tenantId: string, webhookId: string) => `TENANT#${tenantId}#WEBHOOK#${webhookId}`,
+  publication: (tenantId: string, eventId: string) => ({ pk: `TENANT#${tenantId}#PUBLISHED#${eventId}`, sk: 'PUBLISHED' }),
 };

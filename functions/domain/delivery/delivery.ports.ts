@@ -61,6 +61,18 @@ export interface DeliveryRepository {
   updateProgress(key: DeliveryKey, progress: DeliveryProgress): Promise<void>;
 }
 
+/**
+ * The publications of event ids a producer gave: what makes a republished id address the deliveries of its first
+ * publication (their ids derive from the event's time), however far apart the publishes are.
+ */
+export interface PublishedEventLedger {
+  /**
+   * Records that the tenant's event `eventId` was published at `timestamp`, unless a publication of that id is
+   * retained (as long as deliveries are); returns the timestamp of the retained publication, or `timestamp`.
+   */
+  firstPublication(tenantId: string, eventId: string, timestamp: string): Promise<string>;
+}
+
 /** The delivery queue: one message per attempt. */
 export interface DeliveryJobQueue {
   /** Queues jobs, each visible after `delaySeconds` (at most the queue's own maximum; see DeliveryJob.notBefore). */

@@ -6,9 +6,10 @@ import type {
   DeliveryJobQueue,
   DeliveryLogger,
   DeliveryMetrics,
+  PublishedEventLedger,
   RejectedEventSink,
 } from './delivery.ports.js';
-import { FanOut } from './fan-out.js';
+import { deliveryJob, FanOut } from './fan-out.js';
 
 export type RouteResult =
   | { readonly kind: 'routed'; readonly eventId: string; readonly queued: number }
@@ -18,7 +19,8 @@ export type RouteResult =
 
 /**
  * The consumer of published events: validates each against the catalogue and fans it out (see FanOut) to the
- * matching webhooks; invalid events are kept, with the reasons, in the rejected-events queue.
+ * matching webhooks; invalid events are kept, with the reasons, in the rejected-events queue. The same (tenant,
+ * event id) is delivered at most once per webhook while deliveries are retained, however far apart it is published.
  */
 export class EventRouter {
   private readonly fanOut: FanOut;
@@ -28,6 +30,7 @@ export class EventRouter {
       readonly webhooks: Pick<WebhookRepository, 'findSubscribers'>;
       readonly jobs: DeliveryJobQueue;
       readonly rejected: RejectedEventSink;
+      readonly publications: PublishedEventLedger;
       readonly clock: Clock;
       readonly logger: DeliveryLogger;
       readonly metrics: DeliveryMetrics;
@@ -79,7 +82,13 @@ export class EventRouter {
       const jobs = await this.fanOut.plan(detail.tenantId, payload, {
         ...(detail.attributes && { attributes: detail.attributes }),
       });
-      return { kind: 'planned', payload, detail, jobs };
+      // An id the producer gave makes publishing idempotent: the first publication's time, and so its delivery ids.
+      // Without one, the id is EventBridge's own, new for each publish. Nothing is recorded for unsubscribed events.
+      if (detail.id === undefined || jobs.length === 0) return { kind: 'planned', payload, detail, jobs };
+      const firstTimestamp = await this.deps.publications.firstPublication(detail.tenantId, payload.id, payload.timestamp);
+      if (firstTimestamp === payload.timestamp) return { kind: 'planned', payload, detail, jobs };
+      const first = { ...payload, timestamp: firstTimestamp };
+      return { kind: 'planned', payload: first, detail, jobs: jobs.map((job) => deliveryJob(detail.tenantId, job.webhookId, first)) };
     } catch (error) {
       return { kind: 'failed', error };
     }

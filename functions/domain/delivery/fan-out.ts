@@ -14,8 +14,9 @@ export interface FanOutOptions {
 /**
  * One event to every matching webhook of its tenant: a queued job per webhook, nothing written. The worker's claim
  * on the first attempt records the delivery (see DeliveryRepository.claimAttempt), so fan-out costs one query and
- * a tenth of a SendMessageBatch per webhook. Idempotent: delivery ids derive from (event id, webhook id), so
- * fanning out the same event again addresses the same deliveries, and the worker drops jobs for attempts made.
+ * a tenth of a SendMessageBatch per webhook. Idempotent: delivery ids derive from (event id, webhook id, event time),
+ * so fanning out the same event again addresses the same deliveries, and the worker drops jobs for attempts made
+ * (the event router gives a republished id the time of its first publication: see PublishedEventLedger).
  */
 export class FanOut {
   constructor(
@@ -38,9 +39,17 @@ export class FanOut {
   /** The jobs to queue, for a caller that queues many events' jobs together. */
   async plan(tenantId: string, event: WebhookPayload, options: FanOutOptions = {}): Promise<DeliveryJob[]> {
     const subscribers = await this.deps.webhooks.findSubscribers(tenantId, event.type);
-    const eventTime = new Date(event.timestamp);
     return subscribers
       .filter((webhook) => webhook.id !== options.excludeWebhookId && matchesFilters(webhook.filters, options.attributes))
-      .map((webhook) => ({ deliveryId: deliveryIdFor(event.id, webhook.id, eventTime), tenantId, webhookId: webhook.id, event, attempt: 1 }));
+      .map((webhook) => deliveryJob(tenantId, webhook.id, event));
   }
 }
+
+/** The first attempt's job of the delivery of `event` to a webhook, its id derived from (event id, webhook id, event time). */
+export const deliveryJob = (tenantId: string, webhookId: string, event: WebhookPayload): DeliveryJob => ({
+  deliveryId: deliveryIdFor(event.id, webhookId, new Date(event.timestamp)),
+  tenantId,
+  webhookId,
+  event,
+  attempt: 1,
+});

@@ -17,7 +17,13 @@ import { join } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient, DescribeAlarmsCommand, GetDashboardCommand } from '@aws-sdk/client-cloudwatch';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { verify as verifyHubSignature } from '@octokit/webhooks-methods';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { Agent, fetch } from 'undici';
@@ -149,6 +155,26 @@ const publish = async (id: string, attributes: Record<string, string>, data: unk
   expect(result.FailedEntryCount).toBe(0);
 };
 
+/** Resolves once the events and delivery queues hold nothing: visible, in flight or delayed. */
+const pipelineIdle = () =>
+  eventually(
+    async () => {
+      for (const queueUrl of [stateful.EventsQueueUrl, stateful.DeliveryQueueUrl]) {
+        const { Attributes = {} } = await sqs.send(
+          new GetQueueAttributesCommand({
+            QueueUrl: queueUrl,
+            AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+          }),
+        );
+        if (Object.values(Attributes).some((count) => Number(count) > 0)) return undefined;
+      }
+      return true;
+    },
+    DELIVERY_WAIT_MS,
+    'the events and delivery queues empty',
+    250,
+  );
+
 const receivedAt = (path: string, what: string, count = 1): Promise<ReceivedRequest[]> =>
   eventually(async () => (receiver.at(path).length >= count ? receiver.at(path) : undefined), DELIVERY_WAIT_MS, what, 250);
 
@@ -237,6 +263,21 @@ describe('events published to the deployed bus', () => {
       return listed.body.data.length === 1 ? listed.body.data : undefined;
     }, DELIVERY_WAIT_MS, 'the succeeded delivery in the attempt log');
     expect(deliveries[0]).toMatchObject({ eventId: 'evt-deployed-delivered', status: 'succeeded' });
+  });
+
+  it('are delivered once per id when published again seconds later', async () => {
+    const webhook = await createWebhook('/ok/republished', 'republished');
+    await publish('evt-deployed-republished', { probe: 'republished' });
+    const [request] = await receivedAt('/ok/republished', 'the first publication at the receiver');
+    // EventBridge stamps whole seconds (MiniStack ignores an entry's Time): the second publish must be 2 s later.
+    const firstTime = Date.parse(JSON.parse(request!.body).timestamp);
+    await eventually(async () => Date.now() >= firstTime + 2_000 || undefined, 5_000, 'two seconds after the first publish', 100);
+
+    await publish('evt-deployed-republished', { probe: 'republished' });
+    await pipelineIdle();
+
+    expect(receiver.at('/ok/republished')).toHaveLength(1);
+    expect((await api('GET', `/v1/webhooks/${webhook.id}/deliveries`)).body.data).toHaveLength(1);
   });
 
   it('are not delivered to a webhook whose filter they do not match', async () => {

@@ -2,6 +2,7 @@ import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { DynamoDeliveryRepository } from '../../../functions/adapters/dynamodb/delivery.repository.js';
+import { DynamoPublishedEventLedger } from '../../../functions/adapters/dynamodb/published-event.ledger.js';
 import { DynamoWebhookRepository } from '../../../functions/adapters/dynamodb/webhook.repository.js';
 import { createUndiciSender } from '../../../functions/adapters/http/undici-sender.js';
 import { EmfDeliveryMetrics } from '../../../functions/adapters/metrics/emf-delivery-metrics.js';
@@ -36,6 +37,7 @@ export const assembleRouter = (deps: { db: DynamoDBDocumentClient; sqs: SQSClien
     webhooks: new DynamoWebhookRepository(deps.db, deps.tableName, systemClock),
     jobs: new SqsDeliveryJobQueue(deps.sqs, deps.queueUrls.deliveries),
     rejected: new SqsRejectedEventSink(deps.sqs, deps.queueUrls.rejectedEvents),
+    publications: new DynamoPublishedEventLedger(deps.db, deps.tableName, systemClock),
     clock: systemClock,
     logger,
     metrics,
