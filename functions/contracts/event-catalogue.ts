@@ -67,6 +67,32 @@ export const webhookDisabledEventType = defineEventType({
   publishedBy: 'platform',
 });
 
+/** Operational: the circuit of one of the tenant's webhooks opened; its deliveries are held until a probe succeeds. */
+export const webhookCircuitOpenedEventType = defineEventType({
+  name: 'webhook.circuit_opened',
+  description:
+    'Deliveries to one of your webhooks are paused: its latest attempts all failed, so the platform holds its deliveries (none is lost or counted as a failed attempt) and lets one attempt through at nextProbeAt, then less often while it keeps failing. The first success resumes them.',
+  schema: z.object({
+    webhookId: z.string(),
+    url: z.string(),
+    openedAt: z.iso.datetime(),
+    nextProbeAt: z.iso.datetime(),
+    consecutiveFailures: z.number().int().positive(),
+    lastError: z.string(),
+  }),
+  example: {
+    webhookId: 'wh_01JD3ZQ8Y5W9N6V7K2M4P0R8ST',
+    url: 'https://example.com/hooks',
+    openedAt: '2026-01-06T00:00:00.000Z',
+    nextProbeAt: '2026-01-06T00:00:30.000Z',
+    consecutiveFailures: 5,
+    lastError: 'timeout',
+  },
+  inUse: true,
+  subscribable: true,
+  publishedBy: 'platform',
+});
+
 /** Operational: a delivery to one of the tenant's webhooks failed every attempt and was dead-lettered. */
 export const deliveryExhaustedEventType = defineEventType({
   name: 'delivery.exhausted',
@@ -168,6 +194,7 @@ const exampleEventTypes = [
 export const eventCatalogue: readonly EventTypeDefinition[] = [
   pingEventType,
   webhookDisabledEventType,
+  webhookCircuitOpenedEventType,
   deliveryExhaustedEventType,
   ...exampleEventTypes,
 ];

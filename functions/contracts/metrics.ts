@@ -13,6 +13,8 @@ export const MetricName = {
   retriesScheduled: 'RetriesScheduled',
   deadLettered: 'DeadLettered',
   endpointsDisabled: 'EndpointsDisabled',
+  circuitsOpened: 'CircuitsOpened',
+  deliveriesHeld: 'DeliveriesHeld',
   deliveryLatency: 'DeliveryLatency',
   endToEndAge: 'EndToEndAge',
 } as const;

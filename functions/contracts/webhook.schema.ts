@@ -81,6 +81,24 @@ export const WebhookPatch = z
   .meta({ id: 'WebhookPatch' });
 export type WebhookPatch = z.output<typeof WebhookPatch>;
 
+/** How the endpoint behind a webhook is doing, as the delivery worker sees it. */
+export const EndpointHealth = z
+  .object({
+    state: z
+      .enum(['healthy', 'failing', 'circuit_open', 'disabled'])
+      .describe(
+        'healthy: its last attempt succeeded (or none failed yet). failing: its latest attempts failed. circuit_open: ' +
+          'so many failed in a row that deliveries are held (none lost, none counted as failed) and one attempt is let ' +
+          'through at nextProbeAt; a success resumes them. disabled: see disabledReason.',
+      ),
+    failingSince: z.iso.datetime().optional().describe('When the current run of failed attempts began'),
+    consecutiveFailures: z.number().int().positive().optional(),
+    circuitOpenedAt: z.iso.datetime().optional(),
+    nextProbeAt: z.iso.datetime().optional().describe('While the circuit is open: when the next attempt is let through'),
+  })
+  .meta({ id: 'EndpointHealth' });
+export type EndpointHealth = z.output<typeof EndpointHealth>;
+
 /** A webhook as the API returns it. The secret is only returned by create and GET .../secret. */
 export const Webhook = z
   .object({
@@ -92,6 +110,7 @@ export const Webhook = z
     enabled: z.boolean(),
     disabledReason: z.string().optional().describe('Why the platform disabled the webhook; cleared when you re-enable it'),
     disabledAt: z.iso.datetime().optional(),
+    health: EndpointHealth,
     description: z.string().optional(),
     metadata: z.record(z.string(), z.string()).optional(),
     createdAt: z.iso.datetime(),

@@ -1,4 +1,4 @@
-import type { WebhookRecord } from './webhook.js';
+import type { Circuit, WebhookRecord } from './webhook.js';
 
 /**
  * The ports the domain needs. Adapters in functions/adapters implement them; nothing here knows about AWS.
@@ -28,8 +28,17 @@ export interface WebhookRepository {
   disable(tenantId: string, id: string, reason: { reason: string; at: string }): Promise<boolean>;
   /** Counts a failed attempt into the webhook's failure run; returns the run, or undefined when the webhook is gone. */
   recordFailure(tenantId: string, id: string, at: string): Promise<{ failingSince: string; consecutiveFailures: number } | undefined>;
-  /** Ends the webhook's failure run (a delivery succeeded). */
+  /** Ends the webhook's failure run and closes its circuit (a delivery succeeded). */
   clearFailures(tenantId: string, id: string): Promise<void>;
+  /** Opens the webhook's circuit unless it is open; true when this call opened it. */
+  openCircuit(tenantId: string, id: string, circuit: Circuit): Promise<boolean>;
+  /** Replaces the open circuit (a probe failed: a longer cool-off); false when it is closed or the webhook gone. */
+  reopenCircuit(tenantId: string, id: string, circuit: Circuit): Promise<boolean>;
+  /**
+   * Takes the probe of the open circuit whose `probeAt` is still `probe.probeAt`, unless another probe's lease runs
+   * at `probe.at`, and leases it until `probe.leaseUntil`; false when another worker holds it or the circuit changed.
+   */
+  takeProbe(tenantId: string, id: string, probe: { probeAt: string; at: string; leaseUntil: string }): Promise<boolean>;
 }
 
 export interface Clock {

@@ -164,11 +164,15 @@ export class WebhookService {
     const events = await this.checkSubscription(url, candidate.events as string[], url !== previous.url);
     candidate.events = events;
     if (patch.enabled === true) {
-      // Re-enabling clears what the platform recorded when it disabled the webhook, and its failure run.
+      // Re-enabling clears what the platform recorded when it disabled the webhook.
       candidate.disabledReason = undefined;
       candidate.disabledAt = undefined;
+    }
+    if (patch.enabled === true || url !== previous.url) {
+      // A re-enabled webhook or a new endpoint starts healthy: no failure run, the circuit closed.
       candidate.failingSince = undefined;
       candidate.consecutiveFailures = undefined;
+      candidate.circuit = undefined;
     }
 
     const changes: FieldChanges = {};

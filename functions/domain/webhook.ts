@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { SECRET_PREFIX, type Webhook } from '../contracts/webhook.schema.js';
+import { type EndpointHealth, SECRET_PREFIX, type Webhook } from '../contracts/webhook.schema.js';
 
 /** A webhook as stored: the API view plus its owner, signing secret and optimistic-concurrency version. */
 export interface WebhookRecord {
@@ -16,6 +16,8 @@ export interface WebhookRecord {
   /** Endpoint health: when the current run of failed attempts began, and how many it holds. */
   readonly failingSince?: string;
   readonly consecutiveFailures?: number;
+  /** Set while the endpoint's circuit is open: its deliveries are held, and one attempt is let through at `probeAt`. */
+  readonly circuit?: Circuit;
   readonly description?: string;
   readonly metadata?: Readonly<Record<string, string>>;
   /** The newest signing secret. */
@@ -25,6 +27,15 @@ export interface WebhookRecord {
   readonly version: number;
   readonly createdAt: string;
   readonly updatedAt: string;
+}
+
+/** An open circuit (see DeliveryWorker): since when, when the next attempt is let through, and the cool-off that led there. */
+export interface Circuit {
+  readonly openedAt: string;
+  readonly probeAt: string;
+  readonly coolOffSeconds: number;
+  /** While a probe is in flight: when its lease lapses (a worker that died mid-probe holds it no longer). */
+  readonly probeLeaseUntil?: string;
 }
 
 /** The (url, event type) pairs a webhook subscribes; each may belong to at most one webhook of a tenant. */
@@ -40,11 +51,24 @@ export const toWebhookView = (record: WebhookRecord): Webhook => ({
   enabled: record.enabled,
   ...(record.disabledReason !== undefined && { disabledReason: record.disabledReason }),
   ...(record.disabledAt !== undefined && { disabledAt: record.disabledAt }),
+  health: endpointHealth(record),
   ...(record.description !== undefined && { description: record.description }),
   ...(record.metadata && { metadata: { ...record.metadata } }),
   createdAt: record.createdAt,
   updatedAt: record.updatedAt,
 });
+
+const endpointHealth = (record: WebhookRecord): EndpointHealth => {
+  const run = {
+    ...(record.failingSince !== undefined && { failingSince: record.failingSince }),
+    ...(record.consecutiveFailures !== undefined && { consecutiveFailures: record.consecutiveFailures }),
+  };
+  if (!record.enabled) return { state: 'disabled', ...run };
+  if (record.circuit) {
+    return { state: 'circuit_open', ...run, circuitOpenedAt: record.circuit.openedAt, nextProbeAt: record.circuit.probeAt };
+  }
+  return record.failingSince === undefined ? { state: 'healthy' } : { state: 'failing', ...run };
+};
 
 /** A Standard Webhooks secret: `whsec_` + base64 of 32 random bytes. */
 export const generateSecret = (): string => SECRET_PREFIX + randomBytes(32).toString('base64');

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 
+import { type CircuitBreakerPolicy, DEFAULT_CIRCUIT_BREAKER_POLICY } from '../domain/delivery/delivery-worker.service.js';
 import { DEFAULT_RETRY_DELAYS_SECONDS, parseRetrySchedule } from '../domain/delivery/retry-policy.js';
 
 const booleanFlag = z.enum(['true', 'false']).transform((value) => value === 'true');
@@ -48,10 +49,22 @@ const PipelineEnvironment = ApiEnvironment.extend({
   AUTO_DISABLE_AFTER_SECONDS: z.coerce.number().int().positive().default(5 * 86_400),
   /** ...with at least this many failed attempts in that run. */
   AUTO_DISABLE_MIN_FAILURES: z.coerce.number().int().positive().default(10),
+  /** Open an endpoint's circuit after this many failed attempts in a row (see DeliveryWorker)... */
+  CIRCUIT_FAILURE_THRESHOLD: z.coerce.number().int().positive().default(DEFAULT_CIRCUIT_BREAKER_POLICY.failureThreshold),
+  /** ...let a probe through after this many seconds, doubled after each failed probe... */
+  CIRCUIT_COOL_OFF_SECONDS: z.coerce.number().int().positive().default(DEFAULT_CIRCUIT_BREAKER_POLICY.coolOffSeconds),
+  /** ...up to this many. */
+  CIRCUIT_MAX_COOL_OFF_SECONDS: z.coerce.number().int().positive().default(DEFAULT_CIRCUIT_BREAKER_POLICY.maxCoolOffSeconds),
   CONNECT_TIMEOUT_MS: z.coerce.number().int().positive().max(5000).default(5000),
   REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().max(60_000).default(15_000),
 });
 export type PipelineEnvironment = z.output<typeof PipelineEnvironment>;
+
+export const circuitBreakerPolicy = (env: PipelineEnvironment): CircuitBreakerPolicy => ({
+  failureThreshold: env.CIRCUIT_FAILURE_THRESHOLD,
+  coolOffSeconds: env.CIRCUIT_COOL_OFF_SECONDS,
+  maxCoolOffSeconds: env.CIRCUIT_MAX_COOL_OFF_SECONDS,
+});
 
 export const parseApiEnvironment = (env: NodeJS.ProcessEnv = process.env): ApiEnvironment => parse(ApiEnvironment, env);
 

@@ -11,7 +11,7 @@ import { FanOut } from '../domain/delivery/fan-out.js';
 import { DEFAULT_RETRY_POLICY } from '../domain/delivery/retry-policy.js';
 import { USER_AGENT } from '../domain/delivery/signing.js';
 import { MetricService } from '../contracts/metrics.js';
-import { parsePipelineEnvironment } from './config.js';
+import { circuitBreakerPolicy, parsePipelineEnvironment } from './config.js';
 import { createLogger } from './logger.js';
 import { parkWithVisibilityTimeout, processSqsBatch } from './sqs-batch.js';
 import { createDocumentClientFor, createSqsClientFor, systemClock } from './wiring.js';
@@ -45,6 +45,7 @@ const worker = new DeliveryWorker({
   retryPolicy: { ...DEFAULT_RETRY_POLICY, delaysSeconds: env.RETRY_SCHEDULE },
   attemptClaimSeconds: attemptClaimSeconds(env.CONNECT_TIMEOUT_MS + env.REQUEST_TIMEOUT_MS),
   health: { disableAfterSeconds: env.AUTO_DISABLE_AFTER_SECONDS, minFailures: env.AUTO_DISABLE_MIN_FAILURES },
+  circuitBreaker: circuitBreakerPolicy(env),
   fanOut: new FanOut({ webhooks, jobs }),
   logger,
   metrics,

@@ -372,6 +372,10 @@ export class Monitoring extends Construct {
         this.platformMetric(MetricName.deadLettered, worker, 'Sum', 'DeadLettered'),
         this.platformMetric(MetricName.endpointsDisabled, worker, 'Sum', 'EndpointsDisabled'),
       ]),
+      graph('Endpoint circuits: opened, deliveries held', [
+        this.platformMetric(MetricName.circuitsOpened, worker, 'Sum', 'CircuitsOpened'),
+        this.platformMetric(MetricName.deliveriesHeld, worker, 'Sum', 'DeliveriesHeld'),
+      ]),
     );
     this.dashboard.addWidgets(
       graph(

@@ -28,6 +28,8 @@ beforeAll(async () => {
     DEV_TENANTS: `other:${OTHER_TENANT_KEY}`,
     RETRY_SCHEDULE: '1,3',
     REQUEST_TIMEOUT_MS: '1000',
+    // Failing endpoints here run their whole schedule; circuits have their own tests (delivery-worker, local-mode).
+    CIRCUIT_FAILURE_THRESHOLD: '1000',
     EVENT_SOURCES: 'shop.orders',
   });
   const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };

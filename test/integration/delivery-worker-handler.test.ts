@@ -36,6 +36,7 @@ beforeAll(async () => {
     DELIVERY_QUEUE_URL: sqsServer.createQueue('handler-deliveries'),
     DELIVERY_DLQ_URL: sqsServer.createQueue('handler-deliveries-dlq'),
     RETRY_SCHEDULE: String(RETRY_DELAY_SECONDS),
+    CIRCUIT_FAILURE_THRESHOLD: '100', // all 20 failing deliveries are attempted, none held
     ALLOW_PRIVATE_DESTINATIONS: 'true',
     ALLOW_HTTP_URLS: 'true',
     AWS_ACCESS_KEY_ID: 'test',

@@ -1,6 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { DynamoDeliveryRepository } from '../../functions/adapters/dynamodb/delivery.repository.js';
 import { DynamoWebhookRepository } from '../../functions/adapters/dynamodb/webhook.repository.js';
@@ -9,9 +9,10 @@ import { EmfDeliveryMetrics } from '../../functions/adapters/metrics/emf-deliver
 import { SqsDeadLetterSink, SqsDeliveryJobQueue } from '../../functions/adapters/sqs/delivery-queue.js';
 import type { DeliveryLogger, DeliveryMetrics, DeliveryRepository } from '../../functions/domain/delivery/delivery.ports.js';
 import { DeliveryJob } from '../../functions/contracts/delivery.schema.js';
-import { DeliveryWorker, MAX_PARK_SECONDS } from '../../functions/domain/delivery/delivery-worker.service.js';
+import { type CircuitBreakerPolicy, DeliveryWorker, MAX_PARK_SECONDS } from '../../functions/domain/delivery/delivery-worker.service.js';
 import { FanOut } from '../../functions/domain/delivery/fan-out.js';
 import { WebhookService } from '../../functions/domain/webhook.service.js';
+import { toWebhookView } from '../../functions/domain/webhook.js';
 import { parkWithVisibilityTimeout, processSqsBatch } from '../../functions/handlers/sqs-batch.js';
 import { ulidIds } from '../../functions/handlers/wiring.js';
 import { EmbeddedSqs } from '../../local/embedded-sqs/embedded-sqs.js';
@@ -39,6 +40,7 @@ let hits = 0;
 let slowHits = 0;
 /** Every request the receiver read, with its headers. */
 const requests: { url: string; headers: IncomingHttpHeaders }[] = [];
+const switchStatus = new Map<string, number>();
 /** `/failing` answers 503 until this is set, then 204. */
 let failingRecovered = false;
 /** The workers' own store client: its table actions are held against what the CDK construct grants the worker. */
@@ -56,7 +58,8 @@ beforeAll(async () => {
   sqsServer = new EmbeddedSqs({ region: 'us-east-1', now: () => now });
   await sqsServer.start();
   sqs = sqsClientFor(sqsServer);
-  // `/status/{code}?body={text}` answers that status and body; `/hangs` never answers; the rest as below.
+  // `/status/{code}?body={text}` answers that status and body; `/hangs` never answers; `/switch/{name}` answers
+  // switchStatus.get(name), 503 until set; the rest as below.
   receiver = createServer((request, response) => {
     requests.push({ url: request.url ?? '/', headers: request.headers });
     if (request.url === '/failing' && failingRecovered) {
@@ -69,6 +72,11 @@ beforeAll(async () => {
       return;
     }
     if (request.url === '/hangs') return; // never answers
+    const switched = /^\/switch\/(.+)$/.exec(request.url ?? '');
+    if (switched) {
+      response.writeHead(switchStatus.get(switched[1]!) ?? 503).end();
+      return;
+    }
     if (request.url === '/slow-ok') {
       slowHits += 1;
       setTimeout(() => response.writeHead(204).end(), 300);
@@ -98,6 +106,9 @@ const newWorker = (options: {
   metrics?: DeliveryMetrics;
   logger?: DeliveryLogger;
   sender?: UndiciSender;
+  /** Unless given, a threshold no test here reaches. */
+  circuitBreaker?: CircuitBreakerPolicy;
+  random?: () => number;
 }) => {
   const sender = options.sender ?? createUndiciSender({ allowPrivateDestinations: true, allowHttp: true });
   const jobs = new SqsDeliveryJobQueue(sqs, options.jobsQueueUrl);
@@ -112,6 +123,8 @@ const newWorker = (options: {
     retryPolicy: { delaysSeconds: options.retries, jitter: 0 },
     attemptClaimSeconds: 45,
     health: { disableAfterSeconds: 5 * 86_400, minFailures: options.minFailures ?? 10 },
+    circuitBreaker: options.circuitBreaker ?? { failureThreshold: 1000, coolOffSeconds: 30, maxCoolOffSeconds: 600 },
+    ...(options.random && { random: options.random }),
     fanOut: new FanOut({ webhooks: repositories.webhooks, jobs }),
     logger: options.logger ?? { info: () => undefined, warn: () => undefined },
     metrics: options.metrics ?? new EmfDeliveryMetrics('delivery-worker'),
@@ -122,16 +135,30 @@ const newWorker = (options: {
 const uniqueName = (prefix: string) => `${prefix}-${Math.random().toString(36).slice(2)}`;
 const receiverUrl = (path: string) => `http://127.0.0.1:${(receiver.address() as AddressInfo).port}${path}`;
 
-/** Receives from the queue as the event source mapping does and runs the worker on the batch, parking included. */
+/**
+ * Receives from the queue as the event source mapping does, runs the worker on the batch (parking included) and
+ * deletes the messages it finished.
+ */
 const consumeWith = (worker: DeliveryWorker, queueUrl: string) => async () => {
   const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 30 }));
   const batch: SQSEvent = {
     Records: Messages.map((message) => ({ messageId: message.MessageId!, receiptHandle: message.ReceiptHandle!, body: message.Body! })) as SQSEvent['Records'],
   };
-  return processSqsBatch(batch, (record) => worker.process(DeliveryJob.parse(JSON.parse(record.body))), {
+  const result = await processSqsBatch(batch, (record) => worker.process(DeliveryJob.parse(JSON.parse(record.body))), {
     logger: { error: () => undefined },
     park: parkWithVisibilityTimeout(sqs, queueUrl),
   });
+  const kept = new Set(result.batchItemFailures.map((failure) => failure.itemIdentifier));
+  const finished = batch.Records.filter((record) => !kept.has(record.messageId));
+  if (finished.length > 0) {
+    await sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: finished.map((record, index) => ({ Id: String(index), ReceiptHandle: record.receiptHandle })),
+      }),
+    );
+  }
+  return { ...result, received: batch.Records.length };
 };
 
 /** The worker's logger and metrics ports, recording every call in order. */
@@ -150,6 +177,8 @@ const recorder = () => {
     retryScheduled: () => counted.push(['retryScheduled']),
     deadLettered: () => counted.push(['deadLettered']),
     endpointDisabled: () => counted.push(['endpointDisabled']),
+    circuitOpened: () => counted.push(['circuitOpened']),
+    deliveryHeld: () => counted.push(['deliveryHeld']),
   };
   return { logged, counted, logger, metrics };
 };
@@ -663,6 +692,166 @@ describe('what each attempt leaves behind: the attempt record, one structured lo
       { level: 'warn', message: 'webhook disabled', fields: { tenantId: result.webhook.tenantId, webhookId: result.webhook.id, reason } },
     ]);
     expect(result.counted).toEqual([['attemptFailed', 'http_410', durationMs], ['endpointDisabled']]);
+  });
+});
+
+describe('the circuit breaker', () => {
+  const policy = { failureThreshold: 3, coolOffSeconds: 30, maxCoolOffSeconds: 50 };
+  /** A webhook at `/switch/{name}` (503 until switched) with a watcher of webhook.circuit_opened, and a worker. */
+  const setup = async () => {
+    const name = uniqueName('breaker');
+    const queueUrl = sqsServer.createQueue(name);
+    const webhooks = new DynamoWebhookRepository(store.db, store.tableName, clock);
+    const deliveries = new DynamoDeliveryRepository(store.db, store.tableName, clock);
+    const outputs = recorder();
+    const { worker, close } = newWorker({
+      jobsQueueUrl: queueUrl,
+      deadLetterQueueUrl: sqsServer.createQueue(`${name}-dlq`),
+      retries: [3600],
+      circuitBreaker: policy,
+      logger: outputs.logger,
+      metrics: outputs.metrics,
+      random: () => 0, // held jobs come back at the probe time itself
+    });
+    const tenantId = `tenant${Math.random().toString(36).slice(2, 8)}`;
+    const endpoint = makeWebhook(tenantId, receiverUrl(`/switch/${name}`), { name: 'endpoint', now: clock.now() });
+    const watcher = makeWebhook(tenantId, receiverUrl('/watcher'), { events: ['webhook.circuit_opened'], name: 'watcher', now: clock.now() });
+    await webhooks.create(endpoint);
+    await webhooks.create(watcher);
+    const jobFor = (index: number) => {
+      const event = { id: `evt_${name}_${index}`, type: 'order.created', timestamp: clock.now().toISOString(), data: {} };
+      return makeDelivery(endpoint, event, { now: clock.now() });
+    };
+    /** Every job on the queue now, as DeliveryJobs, left on it. */
+    const queued = async () => {
+      const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 0 }));
+      return Messages.map((message) => DeliveryJob.parse(JSON.parse(message.Body!)));
+    };
+    const posts = () => requests.filter((request) => request.url === `/switch/${name}`).length;
+    const stored = async () => (await webhooks.get(tenantId, endpoint.id))!;
+    const keyOf = (job: DeliveryJob) => ({ tenantId, webhookId: endpoint.id, deliveryId: job.deliveryId });
+    /** Runs the worker on the queue until nothing is visible. */
+    const drain = async () => {
+      while ((await consumeWith(worker, queueUrl)()).received > 0);
+    };
+    return { name, queueUrl, worker, close, deliveries, outputs, endpoint, watcher, jobFor, queued, posts, stored, keyOf, drain };
+  };
+  /** Makes failed attempts until the circuit opens. */
+  const open = async (breaker: Awaited<ReturnType<typeof setup>>) => {
+    for (let index = 0; index < policy.failureThreshold; index += 1) await breaker.worker.process(breaker.jobFor(index).job);
+  };
+
+  it('opens after the threshold of failed attempts in a row, counts it once and tells the tenant', async () => {
+    const breaker = await setup();
+    const openedAt = clock.now().toISOString();
+
+    await open(breaker);
+
+    expect(breaker.posts()).toBe(3);
+    const stored = await breaker.stored();
+    expect(stored.circuit).toEqual({ openedAt, probeAt: new Date(now + 30_000).toISOString(), coolOffSeconds: 30 });
+    expect(toWebhookView(stored).health).toEqual({
+      state: 'circuit_open',
+      failingSince: openedAt,
+      consecutiveFailures: 3,
+      circuitOpenedAt: openedAt,
+      nextProbeAt: new Date(now + 30_000).toISOString(),
+    });
+    expect(breaker.outputs.counted.filter(([name]) => name === 'circuitOpened')).toHaveLength(1);
+    expect(breaker.outputs.logged).toContainEqual({
+      level: 'warn',
+      message: 'circuit opened',
+      fields: { tenantId: breaker.endpoint.tenantId, webhookId: breaker.endpoint.id, consecutiveFailures: 3, lastError: 'http_5xx', nextProbeAt: stored.circuit!.probeAt },
+    });
+    const announced = (await breaker.queued()).filter((job) => job.webhookId === breaker.watcher.id);
+    expect(announced.map((job) => job.event)).toEqual([
+      expect.objectContaining({
+        type: 'webhook.circuit_opened',
+        data: { webhookId: breaker.endpoint.id, url: breaker.endpoint.url, openedAt, nextProbeAt: stored.circuit!.probeAt, consecutiveFailures: 3, lastError: 'http_5xx' },
+      }),
+    ]);
+    await breaker.close();
+  });
+
+  it('holds jobs while open: not attempted, not recorded, not counted as failures, queued again for the probe time', async () => {
+    const breaker = await setup();
+    await open(breaker);
+    const { record, job } = breaker.jobFor(99);
+
+    expect(await breaker.worker.process(job)).toEqual({ kind: 'done' });
+
+    expect(breaker.posts()).toBe(3);
+    expect(await breaker.deliveries.get(breaker.keyOf(job))).toBeUndefined();
+    expect((await breaker.stored()).consecutiveFailures).toBe(3);
+    expect(breaker.outputs.counted.filter(([name]) => name === 'deliveryHeld')).toHaveLength(1);
+    expect((await breaker.queued()).filter((queuedJob) => queuedJob.deliveryId === record.id)).toEqual([]); // delayed
+    now += 30_000;
+    expect((await breaker.queued()).filter((queuedJob) => queuedJob.deliveryId === record.id)).toEqual([job]);
+    await breaker.close();
+  });
+
+  it('lets one probe through when due; a failed probe doubles the cool-off, up to the maximum', async () => {
+    const breaker = await setup();
+    await open(breaker);
+    const held = [breaker.jobFor(10).job, breaker.jobFor(11).job];
+    for (const job of held) await breaker.worker.process(job);
+
+    now += 30_000;
+    await Promise.all(held.map((job) => breaker.worker.process(job))); // both due at once
+
+    expect(breaker.posts()).toBe(4); // one probe
+    expect((await breaker.stored()).circuit).toEqual({
+      openedAt: new Date(now - 30_000).toISOString(),
+      probeAt: new Date(now + 50_000).toISOString(),
+      coolOffSeconds: 50, // 2 x 30, capped
+    });
+    expect(breaker.outputs.counted.filter(([name]) => name === 'circuitOpened')).toHaveLength(1); // re-opened, not opened
+    await breaker.close();
+  });
+
+  it('holds jobs one cool-off while a probe is in flight, and lets another through once a dead probe’s lease lapses', async () => {
+    const breaker = await setup();
+    await open(breaker);
+    now += 30_000;
+    const { probeAt } = (await breaker.stored()).circuit!;
+    const webhooks = new DynamoWebhookRepository(store.db, store.tableName, clock);
+    const leaseUntil = new Date(now + 45_000).toISOString(); // a worker took the probe, then died
+    expect(await webhooks.takeProbe(breaker.endpoint.tenantId, breaker.endpoint.id, { probeAt, at: clock.now().toISOString(), leaseUntil })).toBe(true);
+    const { job } = breaker.jobFor(30);
+
+    await breaker.worker.process(job);
+    now += 30_000; // one cool-off, not the lease
+    expect((await breaker.queued()).filter((queued) => queued.deliveryId === job.deliveryId)).toEqual([job]);
+    expect(breaker.posts()).toBe(3);
+
+    now += 15_000; // the lease lapsed
+    await breaker.worker.process(job);
+    expect(breaker.posts()).toBe(4);
+    await breaker.close();
+  });
+
+  it('closes on a successful probe: the failure run ends, and every held job is delivered once', async () => {
+    const breaker = await setup();
+    await open(breaker);
+    const held = [20, 21, 22, 23].map((index) => breaker.jobFor(index).job);
+    for (const job of held) await breaker.worker.process(job); // held: queued again for the probe time
+    switchStatus.set(breaker.name, 204);
+
+    now += 30_000;
+    await breaker.drain(); // the probe succeeds; the jobs held meanwhile come back a cool-off later
+    now += 60_000;
+    await breaker.drain();
+
+    const stored = await breaker.stored();
+    expect(stored).not.toHaveProperty('circuit');
+    expect(stored).not.toHaveProperty('failingSince');
+    expect(toWebhookView(stored).health).toEqual({ state: 'healthy' });
+    for (const job of held) {
+      expect(await breaker.deliveries.get(breaker.keyOf(job))).toMatchObject({ status: 'succeeded', attempts: [{ attempt: 1, statusCode: 204 }] });
+    }
+    expect(breaker.posts()).toBe(3 + held.length);
+    expect(breaker.outputs.logged).toContainEqual(expect.objectContaining({ message: 'circuit closed' }));
+    await breaker.close();
   });
 });
 

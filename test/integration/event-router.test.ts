@@ -2,6 +2,7 @@ import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { DynamoPublishedEventLedger } from '../../functions/adapters/dynamodb/published-event.ledger.js';
 import { DynamoWebhookRepository } from '../../functions/adapters/dynamodb/webhook.repository.js';
+import { EmfDeliveryMetrics } from '../../functions/adapters/metrics/emf-delivery-metrics.js';
 import { SqsDeliveryJobQueue, SqsRejectedEventSink } from '../../functions/adapters/sqs/delivery-queue.js';
 import { EventRouter } from '../../functions/domain/delivery/event-router.service.js';
 import { routeSqsBatch } from '../../functions/handlers/sqs-batch.js';
@@ -72,15 +73,7 @@ const setup = async (options: { deliveryQueue?: string; failingTenant?: string }
     publications: new DynamoPublishedEventLedger(routerDb, store.tableName, clock),
     clock,
     logger: { info: () => undefined, warn: () => undefined },
-    metrics: {
-      eventReceived: () => undefined,
-      eventRejected: () => undefined,
-      attemptSucceeded: () => undefined,
-      attemptFailed: () => undefined,
-      retryScheduled: () => undefined,
-      deadLettered: () => undefined,
-      endpointDisabled: () => undefined,
-    },
+    metrics: new EmfDeliveryMetrics('event-router'),
   });
   const errors: unknown[] = [];
   const route = (bodies: string[]) => {

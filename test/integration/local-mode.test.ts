@@ -1,12 +1,17 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { runAdminCli } from '../support/admin-cli.js';
+import { eventually } from '../support/eventually.js';
 import { startPlatformProcess } from '../support/local-platform-process.js';
 
 /** `npm start` as a newcomer meets it: generated key, persistence across restarts, the admin CLI. */
 const admin = (dataDir: string, ...args: string[]) => runAdminCli(args, { DATA_DIR: dataDir });
 
 const get = (url: string, key: string) => fetch(url, { headers: { 'x-api-key': key } });
+const webhookHealth = async (platformUrl: string, id: string) =>
+  ((await (await get(`${platformUrl}/v1/webhooks/${id}`, 'k')).json()) as { health: { state: string } }).health;
+const ORDER = { orderId: 'o', customerId: 'c', total: { amount: 1, currency: 'EUR' }, lines: [{ sku: 's', quantity: 1 }] };
 const post = (url: string, key: string, body: unknown) =>
   fetch(url, { method: 'POST', headers: { 'x-api-key': key, 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
@@ -134,6 +139,65 @@ describe('local mode', () => {
       const invalid = await admin(platform.dataDir, 'publish', 'order.created', 'dev', 'not json');
       expect(invalid).toMatchObject({ code: 1, stderr: expect.stringContaining('data must be JSON') });
     } finally {
+      await platform.stop();
+      receiver.closeAllConnections();
+      await new Promise((resolve) => receiver.close(resolve));
+    }
+  });
+
+  it('holds a hanging endpoint’s deliveries behind its open circuit while others flow, then delivers each once', async () => {
+    const seen: { path: string; eventId: string; answered: boolean }[] = [];
+    let healed = false;
+    const receiver = createServer((request, response) => {
+      const entry = { path: request.url ?? '', eventId: String(request.headers['webhook-id']), answered: false };
+      seen.push(entry);
+      if (request.url === '/hangs' && !healed) return; // accepts, never answers: the worker's request times out
+      entry.answered = true;
+      response.end('ok');
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const platform = await startPlatformProcess({
+      DEV_API_KEY: 'k',
+      REQUEST_TIMEOUT_MS: '1000',
+      RETRY_SCHEDULE: Array(10).fill('1').join(','),
+      CIRCUIT_FAILURE_THRESHOLD: '3',
+      CIRCUIT_COOL_OFF_SECONDS: '1',
+      CIRCUIT_MAX_COOL_OFF_SECONDS: '2',
+    });
+    const events = new EventBridgeClient({ region: 'us-east-1', endpoint: platform.url, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+    try {
+      const base = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+      const create = async (path: string, probe: string) =>
+        ((await (await post(`${platform.url}/v1/webhooks`, 'k', { url: `${base}${path}`, events: ['order.created'], filters: { probe: [probe] } })).json()) as { id: string }).id;
+      const hanging = await create('/hangs', 'hanging');
+      await create('/ok', 'healthy');
+      const publish = async (probe: string, count: number) => {
+        for (let first = 0; first < count; first += 10) {
+          const entries = Array.from({ length: Math.min(10, count - first) }, (_, index) => ({
+            Source: 'com.example.shop',
+            DetailType: 'order.created',
+            Detail: JSON.stringify({ tenantId: 'dev', id: `evt-${probe}-${first + index}`, attributes: { probe }, data: ORDER }),
+          }));
+          expect((await events.send(new PutEventsCommand({ Entries: entries }))).FailedEntryCount).toBe(0);
+        }
+      };
+      const eventIds = (path: string, answered: boolean) => new Set(seen.filter((entry) => entry.path === path && entry.answered === answered).map((entry) => entry.eventId));
+
+      await publish('hanging', 60);
+      await eventually(async () => (await webhookHealth(platform.url, hanging)).state === 'circuit_open' || undefined, 30_000, 'the circuit open');
+      await publish('healthy', 20);
+      await eventually(async () => eventIds('/ok', true).size === 20 || undefined, 30_000, 'every healthy delivery');
+
+      // Held, not attempted: the hanging endpoint got the threshold's attempts, those already in flight and probes.
+      const attemptsWhileHanging = seen.filter((entry) => entry.path === '/hangs').length;
+      expect(attemptsWhileHanging).toBeLessThan(60);
+      healed = true;
+      await eventually(async () => eventIds('/hangs', true).size === 60 || undefined, 60_000, 'every held delivery, once healed');
+      await eventually(async () => (await webhookHealth(platform.url, hanging)).state === 'healthy' || undefined, 10_000, 'the circuit closed');
+      const answeredTwice = seen.filter((entry) => entry.path === '/hangs' && entry.answered).length - 60;
+      expect(answeredTwice).toBe(0);
+    } finally {
+      events.destroy();
       await platform.stop();
       receiver.closeAllConnections();
       await new Promise((resolve) => receiver.close(resolve));

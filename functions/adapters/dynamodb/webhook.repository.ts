@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { ConflictError, type ErrorDetail, StaleVersionError } from '../../domain/errors.js';
 import type { Clock, WebhookPage, WebhookRepository } from '../../domain/ports.js';
-import { subscriptionPairs, type WebhookRecord } from '../../domain/webhook.js';
+import { type Circuit, subscriptionPairs, type WebhookRecord } from '../../domain/webhook.js';
 import { isConditionalCheckFailed } from './document-client.js';
 import { itemKeys, WEBHOOK_SK_PREFIX } from './table-design.js';
 
@@ -134,22 +134,14 @@ export class DynamoWebhookRepository implements WebhookRepository {
     }
   }
 
-  async disable(tenantId: string, id: string, reason: { reason: string; at: string }): Promise<boolean> {
-    try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: itemKeys.webhook(tenantId, id),
-          UpdateExpression: 'SET enabled = :false, disabledReason = :reason, disabledAt = :at, updatedAt = :at ADD version :one',
-          ConditionExpression: 'attribute_exists(pk) AND enabled = :true',
-          ExpressionAttributeValues: { ':false': false, ':true': true, ':reason': reason.reason, ':at': reason.at, ':one': 1 },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) return false;
-      throw error;
-    }
+  disable(tenantId: string, id: string, reason: { reason: string; at: string }): Promise<boolean> {
+    return this.conditionalUpdate({
+      TableName: this.tableName,
+      Key: itemKeys.webhook(tenantId, id),
+      UpdateExpression: 'SET enabled = :false, disabledReason = :reason, disabledAt = :at, updatedAt = :at ADD version :one',
+      ConditionExpression: 'attribute_exists(pk) AND enabled = :true',
+      ExpressionAttributeValues: { ':false': false, ':true': true, ':reason': reason.reason, ':at': reason.at, ':one': 1 },
+    });
   }
 
   async recordFailure(
@@ -181,12 +173,52 @@ export class DynamoWebhookRepository implements WebhookRepository {
         new UpdateCommand({
           TableName: this.tableName,
           Key: itemKeys.webhook(tenantId, id),
-          UpdateExpression: 'REMOVE failingSince, consecutiveFailures',
+          UpdateExpression: 'REMOVE failingSince, consecutiveFailures, circuit',
           ConditionExpression: 'attribute_exists(pk)',
         }),
       );
     } catch (error) {
       if (!isConditionalCheckFailed(error)) throw error;
+    }
+  }
+
+  openCircuit(tenantId: string, id: string, circuit: Circuit): Promise<boolean> {
+    return this.setCircuit(tenantId, id, circuit, { condition: 'attribute_not_exists(circuit)' });
+  }
+
+  reopenCircuit(tenantId: string, id: string, circuit: Circuit): Promise<boolean> {
+    return this.setCircuit(tenantId, id, circuit, { condition: 'attribute_exists(circuit)' });
+  }
+
+  takeProbe(tenantId: string, id: string, probe: { probeAt: string; at: string; leaseUntil: string }): Promise<boolean> {
+    return this.conditionalUpdate({
+      TableName: this.tableName,
+      Key: itemKeys.webhook(tenantId, id),
+      UpdateExpression: 'SET circuit.probeLeaseUntil = :lease',
+      ConditionExpression: 'circuit.probeAt = :probeAt AND (attribute_not_exists(circuit.probeLeaseUntil) OR circuit.probeLeaseUntil <= :at)',
+      ExpressionAttributeValues: { ':lease': probe.leaseUntil, ':probeAt': probe.probeAt, ':at': probe.at },
+    });
+  }
+
+  /** Sets the circuit (a map attribute) of an existing webhook when `condition` holds. */
+  private setCircuit(tenantId: string, id: string, circuit: Circuit, options: { condition: string }): Promise<boolean> {
+    return this.conditionalUpdate({
+      TableName: this.tableName,
+      Key: itemKeys.webhook(tenantId, id),
+      UpdateExpression: 'SET circuit = :circuit',
+      ConditionExpression: `attribute_exists(pk) AND ${options.condition}`,
+      ExpressionAttributeValues: { ':circuit': circuit },
+    });
+  }
+
+  /** An update that is skipped, resolving false, when its condition does not hold. */
+  private async conditionalUpdate(input: ConstructorParameters<typeof UpdateCommand>[0]): Promise<boolean> {
+    try {
+      await this.db.send(new UpdateCommand(input));
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
     }
   }
 

@@ -46,6 +46,14 @@ export class EmfDeliveryMetrics implements DeliveryMetrics {
     this.metrics.addMetric(MetricName.endpointsDisabled, MetricUnit.Count, 1);
   }
 
+  circuitOpened(): void {
+    this.metrics.addMetric(MetricName.circuitsOpened, MetricUnit.Count, 1);
+  }
+
+  deliveryHeld(): void {
+    this.metrics.addMetric(MetricName.deliveriesHeld, MetricUnit.Count, 1);
+  }
+
   /** Writes the metrics stored during this invocation as one EMF line. */
   flush(): void {
     if (this.metrics.hasStoredMetrics()) this.metrics.publishStoredMetrics();

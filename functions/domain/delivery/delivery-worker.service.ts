@@ -1,6 +1,11 @@
 import type { DeliveryAttempt, DeliveryJob } from '../../contracts/delivery.schema.js';
 import type { Clock, WebhookRepository } from '../ports.js';
-import { deliveryExhaustedEventType, findEventType, webhookDisabledEventType } from '../../contracts/event-catalogue.js';
+import {
+  deliveryExhaustedEventType,
+  findEventType,
+  webhookCircuitOpenedEventType,
+  webhookDisabledEventType,
+} from '../../contracts/event-catalogue.js';
 import { FailureReason } from '../../contracts/metrics.js';
 import type {
   DeadLetterSink,
@@ -12,7 +17,7 @@ import type {
 } from './delivery.ports.js';
 import { nextRetryDelaySeconds, parseRetryAfter, type RetryPolicy } from './retry-policy.js';
 import type { SendResult, WebhookSender } from './sender.port.js';
-import { signingSecrets, type WebhookRecord } from '../webhook.js';
+import { type Circuit, signingSecrets, type WebhookRecord } from '../webhook.js';
 import type { FanOut } from './fan-out.js';
 import { deliveryHeaders } from './signing.js';
 
@@ -36,6 +41,25 @@ export type JobOutcome =
   /** Not due yet: hide the message this many seconds and leave it on the queue. */
   | { readonly kind: 'park'; readonly seconds: number };
 
+/** The circuit breaker's settings: see DeliveryWorker. */
+export interface CircuitBreakerPolicy {
+  /** Consecutive failed attempts that open an endpoint's circuit. */
+  readonly failureThreshold: number;
+  /** The first wait before a probe; it doubles after each failed probe, up to `maxCoolOffSeconds`. */
+  readonly coolOffSeconds: number;
+  readonly maxCoolOffSeconds: number;
+}
+
+export const DEFAULT_CIRCUIT_BREAKER_POLICY: CircuitBreakerPolicy = { failureThreshold: 5, coolOffSeconds: 30, maxCoolOffSeconds: 600 };
+
+/** Whether a job may be attempted now, as far as its endpoint's circuit goes. */
+type Gate =
+  | { readonly kind: 'closed' }
+  /** The circuit is open and this job is its probe. */
+  | { readonly kind: 'probe' }
+  /** The circuit is open: hold the job until then, spread over the cool-off after it. */
+  | { readonly kind: 'held'; readonly untilMs: number; readonly coolOffSeconds: number };
+
 type Verdict =
   | { readonly kind: 'delivered' }
   | { readonly kind: 'gone' }
@@ -47,11 +71,21 @@ type Verdict =
  * timeouts, connection errors, blocked destinations) is retried on the schedule, honouring Retry-After; after the
  * last attempt the delivery is dead-lettered with its history. Receiver failures are outcomes, not exceptions:
  * only infrastructure errors throw, and then the queue redelivers the job.
+ *
+ * Circuit breaker: after `failureThreshold` failed attempts in a row, the endpoint's circuit opens. Its jobs are then
+ * held, not attempted: queued again for after the next probe time, spread over the cool-off, so they are neither
+ * lost nor counted as failed attempts, and a dead endpoint no longer holds workers for its timeouts. At the probe
+ * time one job (the first to take the probe) is attempted: a success closes the circuit, a failure doubles the
+ * cool-off (up to `maxCoolOffSeconds`). Probes are real attempts, so the retry schedule and auto-disable keep
+ * their meaning.
  */
 export class DeliveryWorker {
   constructor(
     private readonly deps: {
-      readonly webhooks: Pick<WebhookRepository, 'get' | 'disable' | 'recordFailure' | 'clearFailures'>;
+      readonly webhooks: Pick<
+        WebhookRepository,
+        'get' | 'disable' | 'recordFailure' | 'clearFailures' | 'openCircuit' | 'reopenCircuit' | 'takeProbe'
+      >;
       readonly deliveries: DeliveryRepository;
       readonly jobs: DeliveryJobQueue;
       readonly deadLetters: DeadLetterSink;
@@ -62,6 +96,7 @@ export class DeliveryWorker {
       readonly attemptClaimSeconds: number;
       /** Auto-disable: a webhook whose every attempt failed for this long, with at least this many failures. */
       readonly health: { readonly disableAfterSeconds: number; readonly minFailures: number };
+      readonly circuitBreaker: CircuitBreakerPolicy;
       /** Delivers the platform's operational events (webhook.disabled, delivery.exhausted). */
       readonly fanOut: Pick<FanOut, 'deliver'>;
       readonly logger: DeliveryLogger;
@@ -77,6 +112,16 @@ export class DeliveryWorker {
     }
     const key: DeliveryKey = { tenantId: job.tenantId, webhookId: job.webhookId, deliveryId: job.deliveryId };
     const fields = { ...key, eventId: job.event.id, eventType: job.event.type, attempt: job.attempt };
+    const webhook = await this.deps.webhooks.get(job.tenantId, job.webhookId);
+    // Held before it is claimed: a held job is not an attempt, so nothing is recorded or counted as failed.
+    const gate: Gate = webhook?.enabled ? await this.circuitGate(webhook, now) : { kind: 'closed' };
+    if (gate.kind === 'held') {
+      const spreadSeconds = (this.deps.random ?? Math.random)() * gate.coolOffSeconds;
+      const heldUntil = await this.requeue(job, (gate.untilMs - now.getTime()) / 1000 + spreadSeconds, now);
+      this.deps.metrics.deliveryHeld();
+      this.deps.logger.info('delivery held: circuit open', { ...fields, heldUntil: new Date(heldUntil).toISOString() });
+      return { kind: 'done' };
+    }
     // Claimed before anything is sent: two copies of this job (an event published twice, a message received
     // twice) must not both POST. A copy arriving while the claim is held waits for it to be kept or to lapse.
     const claim = await this.deps.deliveries.claimAttempt(
@@ -98,7 +143,6 @@ export class DeliveryWorker {
       return { kind: 'done' };
     }
     const { delivery } = claim;
-    const webhook = await this.deps.webhooks.get(job.tenantId, job.webhookId);
     if (!webhook || !webhook.enabled) {
       const lastError = webhook ? 'webhook_disabled' : 'webhook_deleted';
       await this.deps.deliveries.updateProgress(key, { status: 'failed', lastError });
@@ -139,7 +183,8 @@ export class DeliveryWorker {
 
     if (verdict.kind === 'delivered') {
       await this.deps.deliveries.recordAttempt(key, attempt, { status: 'succeeded' });
-      if (webhook.failingSince !== undefined) await this.deps.webhooks.clearFailures(job.tenantId, job.webhookId);
+      if (webhook.failingSince !== undefined || webhook.circuit) await this.deps.webhooks.clearFailures(job.tenantId, job.webhookId);
+      if (webhook.circuit) this.deps.logger.info('circuit closed', { tenantId: webhook.tenantId, webhookId: webhook.id, openedAt: webhook.circuit.openedAt });
       this.deps.metrics.attemptSucceeded(attempt.durationMs, now.getTime() - Date.parse(job.event.timestamp));
       return { kind: 'done' };
     }
@@ -149,7 +194,7 @@ export class DeliveryWorker {
       await this.deps.deliveries.recordAttempt(key, { ...attempt, error: 'http_410' }, { status: 'failed', lastError: 'http_410' });
       return { kind: 'done' };
     }
-    if (await this.failureRunDisables(webhook, now)) {
+    if (await this.countFailure(webhook, now, verdict.error, gate.kind === 'probe')) {
       await this.deps.deliveries.recordAttempt(key, attempt, { status: 'failed', lastError: 'webhook_disabled' });
       return { kind: 'done' };
     }
@@ -175,14 +220,7 @@ export class DeliveryWorker {
       await this.deps.deliveries.recordAttempt(key, attempt, { status: 'failed', lastError: verdict.error });
       return { kind: 'done' };
     }
-    const dueAt = now.getTime() + Math.round(delaySeconds * 1000);
-    const { notBefore: _previousDueTime, ...rest } = job;
-    const next: DeliveryJob = {
-      ...rest,
-      attempt: job.attempt + 1,
-      ...(delaySeconds > MAX_QUEUE_DELAY_SECONDS && { notBefore: dueAt }),
-    };
-    await this.deps.jobs.enqueue([next], Math.min(Math.ceil(delaySeconds), MAX_QUEUE_DELAY_SECONDS));
+    const dueAt = await this.requeue({ ...job, attempt: job.attempt + 1 }, delaySeconds, now);
     this.deps.metrics.retryScheduled();
     await this.deps.deliveries.recordAttempt(key, attempt, {
       status: 'retrying',
@@ -192,22 +230,95 @@ export class DeliveryWorker {
     return { kind: 'done' };
   }
 
+  /** Queues `job` to be made `delaySeconds` from now: with SQS's delay up to 15 minutes, beyond with its due time. */
+  private async requeue(job: DeliveryJob, delaySeconds: number, now: Date): Promise<number> {
+    const dueAt = now.getTime() + Math.round(delaySeconds * 1000);
+    const { notBefore: _previousDueTime, ...rest } = job;
+    const next: DeliveryJob = { ...rest, ...(delaySeconds > MAX_QUEUE_DELAY_SECONDS && { notBefore: dueAt }) };
+    await this.deps.jobs.enqueue([next], Math.min(Math.ceil(delaySeconds), MAX_QUEUE_DELAY_SECONDS));
+    return dueAt;
+  }
+
+  /** Lets a job through a closed circuit; through an open one only when its probe is due and this job takes it. */
+  private async circuitGate(webhook: WebhookRecord, now: Date): Promise<Gate> {
+    const { circuit } = webhook;
+    if (!circuit) return { kind: 'closed' };
+    const probeAt = Date.parse(circuit.probeAt);
+    if (now.getTime() < probeAt) return { kind: 'held', untilMs: probeAt, coolOffSeconds: circuit.coolOffSeconds };
+    // The probe's lease lasts as long as an attempt may: a worker dying mid-probe holds the circuit no longer.
+    const probe = {
+      probeAt: circuit.probeAt,
+      at: now.toISOString(),
+      leaseUntil: new Date(now.getTime() + this.deps.attemptClaimSeconds * 1000).toISOString(),
+    };
+    if (await this.deps.webhooks.takeProbe(webhook.tenantId, webhook.id, probe)) return { kind: 'probe' };
+    // Another job is the probe: back after one cool-off, when the probe has most likely closed or re-opened the circuit.
+    return { kind: 'held', untilMs: now.getTime() + circuit.coolOffSeconds * 1000, coolOffSeconds: circuit.coolOffSeconds };
+  }
+
   /**
-   * Counts the failed attempt into the webhook's failure run and disables the webhook once every attempt has
-   * failed for the configured span with enough failures (like Svix). True when the webhook is now disabled.
+   * Counts the failed attempt into the webhook's failure run; opens its circuit at the threshold, or re-opens it
+   * with a longer cool-off after a failed probe; disables the webhook once every attempt has failed for the
+   * configured span with enough failures (like Svix). True when the webhook is now disabled.
    */
-  private async failureRunDisables(webhook: WebhookRecord, now: Date): Promise<boolean> {
+  private async countFailure(webhook: WebhookRecord, now: Date, lastError: string, probing: boolean): Promise<boolean> {
     const run = await this.deps.webhooks.recordFailure(webhook.tenantId, webhook.id, now.toISOString());
     if (!run) return false;
     const failingForMs = now.getTime() - Date.parse(run.failingSince);
     const { disableAfterSeconds, minFailures } = this.deps.health;
-    if (failingForMs < disableAfterSeconds * 1000 || run.consecutiveFailures < minFailures) return false;
-    await this.disable(
-      webhook,
-      `Every delivery failed from ${run.failingSince} to ${now.toISOString()} (${run.consecutiveFailures} failed attempts)`,
-      now,
+    if (failingForMs >= disableAfterSeconds * 1000 && run.consecutiveFailures >= minFailures) {
+      await this.disable(
+        webhook,
+        `Every delivery failed from ${run.failingSince} to ${now.toISOString()} (${run.consecutiveFailures} failed attempts)`,
+        now,
+      );
+      return true;
+    }
+    const policy = this.deps.circuitBreaker;
+    if (probing && webhook.circuit) {
+      const coolOffSeconds = Math.min(webhook.circuit.coolOffSeconds * 2, policy.maxCoolOffSeconds);
+      const circuit = { openedAt: webhook.circuit.openedAt, probeAt: new Date(now.getTime() + coolOffSeconds * 1000).toISOString(), coolOffSeconds };
+      await this.deps.webhooks.reopenCircuit(webhook.tenantId, webhook.id, circuit);
+    } else if (!webhook.circuit && run.consecutiveFailures >= policy.failureThreshold) {
+      await this.openCircuit(webhook, now, run.consecutiveFailures, lastError);
+    }
+    return false;
+  }
+
+  /** Opens the circuit; the one worker that opened it counts it and tells the tenant's webhook.circuit_opened subscribers. */
+  private async openCircuit(webhook: WebhookRecord, now: Date, consecutiveFailures: number, lastError: string): Promise<void> {
+    const { coolOffSeconds } = this.deps.circuitBreaker;
+    const circuit: Circuit = {
+      openedAt: now.toISOString(),
+      probeAt: new Date(now.getTime() + coolOffSeconds * 1000).toISOString(),
+      coolOffSeconds,
+    };
+    if (!(await this.deps.webhooks.openCircuit(webhook.tenantId, webhook.id, circuit))) return;
+    this.deps.metrics.circuitOpened();
+    this.deps.logger.warn('circuit opened', {
+      tenantId: webhook.tenantId,
+      webhookId: webhook.id,
+      consecutiveFailures,
+      lastError,
+      nextProbeAt: circuit.probeAt,
+    });
+    await this.deps.fanOut.deliver(
+      webhook.tenantId,
+      {
+        id: `evt_circuit_${webhook.id}_${now.getTime()}`,
+        type: webhookCircuitOpenedEventType.name,
+        timestamp: circuit.openedAt,
+        data: webhookCircuitOpenedEventType.schema.parse({
+          webhookId: webhook.id,
+          url: webhook.url,
+          openedAt: circuit.openedAt,
+          nextProbeAt: circuit.probeAt,
+          consecutiveFailures,
+          lastError,
+        }),
+      },
+      { excludeWebhookId: webhook.id },
     );
-    return true;
   }
 
   /** Disables the webhook and tells the tenant's other webhooks subscribed to `webhook.disabled`. */

@@ -104,4 +104,8 @@ export interface DeliveryMetrics {
   retryScheduled(): void;
   deadLettered(): void;
   endpointDisabled(): void;
+  /** An endpoint's circuit opened (not its re-openings after a failed probe). */
+  circuitOpened(): void;
+  /** A job was held back, not attempted, because its endpoint's circuit is open. */
+  deliveryHeld(): void;
 }

@@ -8,7 +8,7 @@ import { createUndiciSender } from '../../../functions/adapters/http/undici-send
 import { EmfDeliveryMetrics } from '../../../functions/adapters/metrics/emf-delivery-metrics.js';
 import { SqsDeadLetterSink, SqsDeliveryJobQueue, SqsRejectedEventSink } from '../../../functions/adapters/sqs/delivery-queue.js';
 import { DeliveryJob } from '../../../functions/contracts/delivery.schema.js';
-import { attemptClaimSeconds, DeliveryWorker } from '../../../functions/domain/delivery/delivery-worker.service.js';
+import { attemptClaimSeconds, DEFAULT_CIRCUIT_BREAKER_POLICY, DeliveryWorker } from '../../../functions/domain/delivery/delivery-worker.service.js';
 import { EventRouter } from '../../../functions/domain/delivery/event-router.service.js';
 import { FanOut } from '../../../functions/domain/delivery/fan-out.js';
 import { DEFAULT_RETRY_POLICY } from '../../../functions/domain/delivery/retry-policy.js';
@@ -74,6 +74,7 @@ export const assembleWorker = (deps: { db: DynamoDBDocumentClient; sqs: SQSClien
     retryPolicy: DEFAULT_RETRY_POLICY,
     attemptClaimSeconds: attemptClaimSeconds(20_000),
     health: { disableAfterSeconds: 5 * 86_400, minFailures: 10 },
+    circuitBreaker: DEFAULT_CIRCUIT_BREAKER_POLICY,
     fanOut: new FanOut({ webhooks, jobs }),
     logger,
     metrics,

@@ -6,7 +6,7 @@ import { DynamoWebhookRepository } from '../../../functions/adapters/dynamodb/we
 import { createUndiciSender } from '../../../functions/adapters/http/undici-sender.js';
 import { EmfDeliveryMetrics } from '../../../functions/adapters/metrics/emf-delivery-metrics.js';
 import { DeliveryJob } from '../../../functions/contracts/delivery.schema.js';
-import { attemptClaimSeconds, DeliveryWorker } from '../../../functions/domain/delivery/delivery-worker.service.js';
+import { attemptClaimSeconds, DEFAULT_CIRCUIT_BREAKER_POLICY, DeliveryWorker } from '../../../functions/domain/delivery/delivery-worker.service.js';
 import type { DeliveryKey, DeliveryRecord, DeliveryRepository } from '../../../functions/domain/delivery/delivery.ports.js';
 import { DEFAULT_RETRY_POLICY } from '../../../functions/domain/delivery/retry-policy.js';
 import { USER_AGENT } from '../../../functions/domain/delivery/signing.js';
@@ -98,6 +98,9 @@ const setupMemory = (sinkUrl: string, webhookCount: number) => {
       disable: async () => false,
       recordFailure: async () => undefined,
       clearFailures: async () => undefined,
+      openCircuit: async () => false,
+      reopenCircuit: async () => false,
+      takeProbe: async () => false,
     },
     deliveries,
     jobs: { enqueue: async () => undefined },
@@ -113,6 +116,7 @@ const setupMemory = (sinkUrl: string, webhookCount: number) => {
     retryPolicy: DEFAULT_RETRY_POLICY,
     attemptClaimSeconds: attemptClaimSeconds(20_000),
     health: { disableAfterSeconds: 5 * 86_400, minFailures: 10 },
+    circuitBreaker: DEFAULT_CIRCUIT_BREAKER_POLICY,
     fanOut: { deliver: async () => ({ deliveries: 0, queued: 0 }) },
     logger,
     metrics,
