@@ -48,6 +48,8 @@ export const DeliveryJob = z.object({
   attempt: z.number().int().positive(),
   /** Epoch ms before which the attempt must not be made (retry delays longer than SQS's 15-minute maximum). */
   notBefore: z.number().int().optional(),
+  /** Epoch ms of the send slot the webhook's rate limit reserved for this attempt (see DeliveryWorker). */
+  sendAt: z.number().optional(),
   /** A retry asked for through the API: one attempt, no automatic retries after it. */
   manual: z.boolean().optional(),
   /** Attempts made before this run of the retry schedule began (a redrive from the DLQ starts the schedule anew). */

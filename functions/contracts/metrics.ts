@@ -15,6 +15,7 @@ export const MetricName = {
   endpointsDisabled: 'EndpointsDisabled',
   circuitsOpened: 'CircuitsOpened',
   deliveriesHeld: 'DeliveriesHeld',
+  deliveriesThrottled: 'DeliveriesThrottled',
   deliveryLatency: 'DeliveryLatency',
   endToEndAge: 'EndToEndAge',
 } as const;

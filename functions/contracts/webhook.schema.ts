@@ -47,6 +47,18 @@ const Metadata = z
   .refine((metadata) => Object.keys(metadata).length <= 50, 'at most 50 metadata keys')
   .describe('Your own key/value pairs, returned as given.');
 
+export const MAX_RATE_LIMIT_PER_SECOND = 1000;
+const RateLimitPerSecond = z
+  .number()
+  .int('must be a whole number of deliveries per second')
+  .min(1)
+  .max(MAX_RATE_LIMIT_PER_SECOND)
+  .describe(
+    'At most this many deliveries per second to this webhook, across every worker: attempts are spaced 1/rate seconds ' +
+      'apart, and the excess waits its turn (never dropped, never counted as a failure). Unset: no limit.',
+  )
+  .meta({ example: 10 });
+
 /** Body of POST /v1/webhooks. */
 export const WebhookCreate = z
   .strictObject({
@@ -57,6 +69,7 @@ export const WebhookCreate = z
     enabled: z.boolean().default(true),
     description: Description.optional(),
     metadata: Metadata.optional(),
+    rateLimitPerSecond: RateLimitPerSecond.optional(),
     secret: WebhookSecret.optional().describe('Your own signing secret; one is generated when omitted.'),
   })
   .meta({ id: 'WebhookCreate' });
@@ -76,6 +89,7 @@ export const WebhookPatch = z
     enabled: z.boolean(cannotRemove('enabled')),
     description: removable(Description),
     metadata: removable(Metadata),
+    rateLimitPerSecond: removable(RateLimitPerSecond),
   })
   .partial()
   .meta({ id: 'WebhookPatch' });
@@ -111,6 +125,7 @@ export const Webhook = z
     disabledReason: z.string().optional().describe('Why the platform disabled the webhook; cleared when you re-enable it'),
     disabledAt: z.iso.datetime().optional(),
     health: EndpointHealth,
+    rateLimitPerSecond: z.number().int().optional(),
     description: z.string().optional(),
     metadata: z.record(z.string(), z.string()).optional(),
     createdAt: z.iso.datetime(),

@@ -39,6 +39,13 @@ export interface WebhookRepository {
    * at `probe.at`, and leases it until `probe.leaseUntil`; false when another worker holds it or the circuit changed.
    */
   takeProbe(tenantId: string, id: string, probe: { probeAt: string; at: string; leaseUntil: string }): Promise<boolean>;
+  /**
+   * Rate limit: moves the webhook's next free send slot (`nextSendAt`, epoch ms) on by `intervalMs`, atomically;
+   * returns the new value, or undefined when the webhook is gone.
+   */
+  advanceSendSlot(tenantId: string, id: string, intervalMs: number): Promise<number | undefined>;
+  /** Rate limit: sets `nextSendAt` to `next` if it is still `seen` (undefined: unset); false when another worker moved it. */
+  restartSendSlots(tenantId: string, id: string, slots: { seen: number | undefined; next: number }): Promise<boolean>;
 }
 
 export interface Clock {

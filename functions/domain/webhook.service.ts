@@ -22,7 +22,7 @@ export interface Versioned<T> {
 export type FieldChanges = Record<string, { from: unknown; to: unknown }>;
 
 const MAX_UPDATE_ATTEMPTS = 3;
-const EDITABLE_FIELDS = ['name', 'url', 'events', 'filters', 'enabled', 'description', 'metadata'] as const;
+const EDITABLE_FIELDS = ['name', 'url', 'events', 'filters', 'enabled', 'description', 'metadata', 'rateLimitPerSecond'] as const;
 
 /** The webhook use cases. Callers are already authenticated; `tenantId` scopes every operation. */
 export class WebhookService {
@@ -51,6 +51,7 @@ export class WebhookService {
       enabled: input.enabled,
       ...(input.description !== undefined && { description: input.description }),
       ...(input.metadata && { metadata: input.metadata }),
+      ...(input.rateLimitPerSecond !== undefined && { rateLimitPerSecond: input.rateLimitPerSecond }),
       secret: input.secret ?? generateSecret(),
       version: 1,
       createdAt: now,

@@ -18,6 +18,10 @@ export interface WebhookRecord {
   readonly consecutiveFailures?: number;
   /** Set while the endpoint's circuit is open: its deliveries are held, and one attempt is let through at `probeAt`. */
   readonly circuit?: Circuit;
+  /** At most this many attempts per second, spaced 1/rate apart (see DeliveryWorker). */
+  readonly rateLimitPerSecond?: number;
+  /** With a rate limit: the first free send slot (epoch ms); each attempt reserves the next. */
+  readonly nextSendAt?: number;
   readonly description?: string;
   readonly metadata?: Readonly<Record<string, string>>;
   /** The newest signing secret. */
@@ -52,6 +56,7 @@ export const toWebhookView = (record: WebhookRecord): Webhook => ({
   ...(record.disabledReason !== undefined && { disabledReason: record.disabledReason }),
   ...(record.disabledAt !== undefined && { disabledAt: record.disabledAt }),
   health: endpointHealth(record),
+  ...(record.rateLimitPerSecond !== undefined && { rateLimitPerSecond: record.rateLimitPerSecond }),
   ...(record.description !== undefined && { description: record.description }),
   ...(record.metadata && { metadata: { ...record.metadata } }),
   createdAt: record.createdAt,

@@ -372,9 +372,10 @@ export class Monitoring extends Construct {
         this.platformMetric(MetricName.deadLettered, worker, 'Sum', 'DeadLettered'),
         this.platformMetric(MetricName.endpointsDisabled, worker, 'Sum', 'EndpointsDisabled'),
       ]),
-      graph('Endpoint circuits: opened, deliveries held', [
+      graph('Endpoint circuits and rate limits: circuits opened, deliveries held or waiting for their slot', [
         this.platformMetric(MetricName.circuitsOpened, worker, 'Sum', 'CircuitsOpened'),
         this.platformMetric(MetricName.deliveriesHeld, worker, 'Sum', 'DeliveriesHeld'),
+        this.platformMetric(MetricName.deliveriesThrottled, worker, 'Sum', 'DeliveriesThrottled'),
       ]),
     );
     this.dashboard.addWidgets(

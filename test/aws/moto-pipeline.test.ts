@@ -106,6 +106,8 @@ beforeAll(async () => {
     DELIVERY_DLQ_URL: queues.deliveryDlq.url,
     REJECTED_EVENTS_QUEUE_URL: queues.rejected.url,
     RETRY_SCHEDULE: '1',
+    // The failing endpoint here runs its whole schedule; circuits have their own tests (delivery-worker, local-mode).
+    CIRCUIT_FAILURE_THRESHOLD: '1000',
     REQUEST_TIMEOUT_MS: '3000',
     ALLOW_PRIVATE_DESTINATIONS: 'true',
     ALLOW_HTTP_URLS: 'true',

@@ -23,6 +23,7 @@ import { DELIVERY_WORKER_TABLE_ACTIONS } from '../../lib/constructs/delivery-wor
 import { createDocumentClient } from '../../functions/adapters/dynamodb/document-client.js';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { sqsClientFor } from '../support/embedded-sqs-client.js';
+import { eventually } from '../support/eventually.js';
 import { makeDelivery, makeWebhook } from '../support/records.js';
 
 /**
@@ -39,7 +40,7 @@ let receiver: Server;
 let hits = 0;
 let slowHits = 0;
 /** Every request the receiver read, with its headers. */
-const requests: { url: string; headers: IncomingHttpHeaders }[] = [];
+const requests: { url: string; headers: IncomingHttpHeaders; at: number }[] = [];
 const switchStatus = new Map<string, number>();
 /** `/failing` answers 503 until this is set, then 204. */
 let failingRecovered = false;
@@ -61,7 +62,7 @@ beforeAll(async () => {
   // `/status/{code}?body={text}` answers that status and body; `/hangs` never answers; `/switch/{name}` answers
   // switchStatus.get(name), 503 until set; the rest as below.
   receiver = createServer((request, response) => {
-    requests.push({ url: request.url ?? '/', headers: request.headers });
+    requests.push({ url: request.url ?? '/', headers: request.headers, at: Date.now() });
     if (request.url === '/failing' && failingRecovered) {
       response.writeHead(204).end();
       return;
@@ -179,6 +180,7 @@ const recorder = () => {
     endpointDisabled: () => counted.push(['endpointDisabled']),
     circuitOpened: () => counted.push(['circuitOpened']),
     deliveryHeld: () => counted.push(['deliveryHeld']),
+    deliveryThrottled: () => counted.push(['deliveryThrottled']),
   };
   return { logged, counted, logger, metrics };
 };
@@ -852,6 +854,78 @@ describe('the circuit breaker', () => {
     expect(breaker.posts()).toBe(3 + held.length);
     expect(breaker.outputs.logged).toContainEqual(expect.objectContaining({ message: 'circuit closed' }));
     await breaker.close();
+  });
+});
+
+describe('a rate limit', () => {
+  it('spaces attempts 1/rate apart across concurrent jobs; the excess waits its turn, none dropped, none failed', async () => {
+    // Real time on both sides: the store's and the queue's clocks are the wall clock, as the limit is.
+    const realClock = { now: () => new Date() };
+    const realTimeSqs = new EmbeddedSqs({ region: 'us-east-1' });
+    await realTimeSqs.start();
+    const queueClient = sqsClientFor(realTimeSqs);
+    const queueUrl = realTimeSqs.createQueue('rate-limited');
+    const webhooks = new DynamoWebhookRepository(store.db, store.tableName, realClock);
+    const deliveries = new DynamoDeliveryRepository(store.db, store.tableName, realClock);
+    const sender = createUndiciSender({ allowPrivateDestinations: true, allowHttp: true });
+    const outputs = recorder();
+    const jobs = new SqsDeliveryJobQueue(queueClient, queueUrl);
+    const worker = new DeliveryWorker({
+      webhooks,
+      deliveries,
+      jobs,
+      deadLetters: new SqsDeadLetterSink(queueClient, realTimeSqs.createQueue('rate-limited-dlq')),
+      sender,
+      clock: realClock,
+      retryPolicy: { delaysSeconds: [60], jitter: 0 },
+      attemptClaimSeconds: 45,
+      health: { disableAfterSeconds: 5 * 86_400, minFailures: 10 },
+      circuitBreaker: { failureThreshold: 1000, coolOffSeconds: 30, maxCoolOffSeconds: 600 },
+      fanOut: new FanOut({ webhooks, jobs }),
+      logger: outputs.logger,
+      metrics: outputs.metrics,
+    });
+    const path = `/status/204?body=${uniqueName('rate')}`;
+    const webhook = { ...makeWebhook(`tenant${Math.random().toString(36).slice(2, 8)}`, receiverUrl(path)), rateLimitPerSecond: 5 };
+    await webhooks.create(webhook);
+    const arrivals: number[] = [];
+    const before = requests.length;
+    const all = Array.from({ length: 12 }, (_, index) =>
+      makeDelivery(webhook, { id: `evt_rate_${index}`, type: 'order.created', timestamp: new Date().toISOString(), data: {} }).job,
+    );
+
+    try {
+      await Promise.all(all.map((job) => worker.process(job))); // one burst, as concurrent workers would see it
+      await eventually(
+        async () => {
+          const { Messages = [] } = await queueClient.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10 }));
+          await Promise.all(Messages.map((message) => worker.process(DeliveryJob.parse(JSON.parse(message.Body!)))));
+          return requests.length - before >= all.length || undefined;
+        },
+        20_000,
+        'every rate-limited job sent',
+        50,
+      );
+    } finally {
+      await sender.close();
+      queueClient.destroy();
+      await realTimeSqs.stop();
+    }
+    arrivals.push(...requests.slice(before).filter((request) => request.url === path).map((request) => request.at));
+
+    expect(arrivals).toHaveLength(12);
+    // Slots are 200 ms apart: any six arrivals span about a second. Loose bounds for a loaded machine; the
+    // benchmark measures the windows exactly.
+    const sorted = [...arrivals].sort((a, b) => a - b);
+    for (let index = 0; index + 5 < sorted.length; index += 1) expect(sorted[index + 5]! - sorted[index]!).toBeGreaterThan(800);
+    for (const job of all) {
+      expect(await deliveries.get({ tenantId: webhook.tenantId, webhookId: webhook.id, deliveryId: job.deliveryId })).toMatchObject({
+        status: 'succeeded',
+        attempts: [{ attempt: 1 }],
+      });
+    }
+    expect(outputs.counted.some(([name]) => name === 'deliveryThrottled')).toBe(true);
+    expect(outputs.counted.some(([name]) => name === 'attemptFailed')).toBe(false);
   });
 });
 

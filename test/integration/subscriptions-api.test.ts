@@ -118,6 +118,27 @@ describe('POST /v1/webhooks', () => {
   });
 });
 
+describe('a webhook’s rate limit and health', () => {
+  it('takes a whole rateLimitPerSecond from 1 to 1000, shows it, and removes it with null', async () => {
+    const created = await createWebhook({ rateLimitPerSecond: 5 });
+    expect(created).toMatchObject({ rateLimitPerSecond: 5, health: { state: 'healthy' } });
+
+    const patched = await call('PATCH', `/v1/webhooks/${created.id}`, { body: { rateLimitPerSecond: null } });
+    expect(patched.status).toBe(200);
+    expect(patched.body.webhook).not.toHaveProperty('rateLimitPerSecond');
+    expect(patched.body.changes).toEqual({ rateLimitPerSecond: { from: 5, to: null } });
+  });
+
+  it.each([0, 1001, 2.5, '10'])('refuses rateLimitPerSecond %p with 400, and stores nothing', async (rateLimitPerSecond) => {
+    const before = (await call('GET', '/v1/webhooks?limit=100')).body.data.length;
+    const response = await call('POST', '/v1/webhooks', { body: { url: uniqueUrl(), events: ['order.created'], rateLimitPerSecond } });
+
+    expectApiError(response, 400, 'validation_failed');
+    expect(response.body.error.details).toEqual([expect.objectContaining({ path: 'rateLimitPerSecond' })]);
+    expect((await call('GET', '/v1/webhooks?limit=100')).body.data).toHaveLength(before);
+  });
+});
+
 describe('GET /v1/webhooks', () => {
   it('pages newest first with an opaque cursor, and only the caller’s tenant', async () => {
     const created = [];

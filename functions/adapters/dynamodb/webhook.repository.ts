@@ -200,6 +200,36 @@ export class DynamoWebhookRepository implements WebhookRepository {
     });
   }
 
+  async advanceSendSlot(tenantId: string, id: string, intervalMs: number): Promise<number | undefined> {
+    try {
+      const { Attributes } = await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: itemKeys.webhook(tenantId, id),
+          UpdateExpression: 'ADD nextSendAt :interval',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':interval': intervalMs },
+          ReturnValues: 'UPDATED_NEW',
+        }),
+      );
+      return Number(Attributes?.nextSendAt);
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return undefined;
+      throw error;
+    }
+  }
+
+  restartSendSlots(tenantId: string, id: string, slots: { seen: number | undefined; next: number }): Promise<boolean> {
+    return this.conditionalUpdate({
+      TableName: this.tableName,
+      Key: itemKeys.webhook(tenantId, id),
+      UpdateExpression: 'SET nextSendAt = :next',
+      ConditionExpression:
+        slots.seen === undefined ? 'attribute_exists(pk) AND attribute_not_exists(nextSendAt)' : 'nextSendAt = :seen',
+      ExpressionAttributeValues: { ':next': slots.next, ...(slots.seen !== undefined && { ':seen': slots.seen }) },
+    });
+  }
+
   /** Sets the circuit (a map attribute) of an existing webhook when `condition` holds. */
   private setCircuit(tenantId: string, id: string, circuit: Circuit, options: { condition: string }): Promise<boolean> {
     return this.conditionalUpdate({

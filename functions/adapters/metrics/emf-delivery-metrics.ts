@@ -54,6 +54,10 @@ export class EmfDeliveryMetrics implements DeliveryMetrics {
     this.metrics.addMetric(MetricName.deliveriesHeld, MetricUnit.Count, 1);
   }
 
+  deliveryThrottled(): void {
+    this.metrics.addMetric(MetricName.deliveriesThrottled, MetricUnit.Count, 1);
+  }
+
   /** Writes the metrics stored during this invocation as one EMF line. */
   flush(): void {
     if (this.metrics.hasStoredMetrics()) this.metrics.publishStoredMetrics();

@@ -30,6 +30,8 @@ export const MAX_QUEUE_DELAY_SECONDS = 900;
 export const MAX_PARK_SECONDS = 43_200 - 900;
 /** Beyond the longest POST, how long a claim on an attempt lasts: time to record it and queue what follows. */
 export const ATTEMPT_CLAIM_MARGIN_SECONDS = 30;
+/** A rate-limited job whose send slot is at most this far off waits for it in the worker; a later one is queued again. */
+export const MAX_SEND_SLOT_WAIT_MS = 1000;
 
 /** How long a worker holds an attempt (see DeliveryRepository.claimAttempt) whose POST may last `sendTimeoutMs`. */
 export const attemptClaimSeconds = (sendTimeoutMs: number): number =>
@@ -84,7 +86,15 @@ export class DeliveryWorker {
     private readonly deps: {
       readonly webhooks: Pick<
         WebhookRepository,
-        'get' | 'disable' | 'recordFailure' | 'clearFailures' | 'openCircuit' | 'reopenCircuit' | 'takeProbe'
+        | 'get'
+        | 'disable'
+        | 'recordFailure'
+        | 'clearFailures'
+        | 'openCircuit'
+        | 'reopenCircuit'
+        | 'takeProbe'
+        | 'advanceSendSlot'
+        | 'restartSendSlots'
       >;
       readonly deliveries: DeliveryRepository;
       readonly jobs: DeliveryJobQueue;
@@ -102,11 +112,13 @@ export class DeliveryWorker {
       readonly logger: DeliveryLogger;
       readonly metrics: DeliveryMetrics;
       readonly random?: () => number;
+      /** Waits for a send slot less than MAX_SEND_SLOT_WAIT_MS away. */
+      readonly sleep?: (ms: number) => Promise<void>;
     },
   ) {}
 
   async process(job: DeliveryJob): Promise<JobOutcome> {
-    const now = this.deps.clock.now();
+    let now = this.deps.clock.now();
     if (job.notBefore !== undefined && job.notBefore > now.getTime()) {
       return { kind: 'park', seconds: Math.ceil((job.notBefore - now.getTime()) / 1000) };
     }
@@ -117,10 +129,24 @@ export class DeliveryWorker {
     const gate: Gate = webhook?.enabled ? await this.circuitGate(webhook, now) : { kind: 'closed' };
     if (gate.kind === 'held') {
       const spreadSeconds = (this.deps.random ?? Math.random)() * gate.coolOffSeconds;
-      const heldUntil = await this.requeue(job, (gate.untilMs - now.getTime()) / 1000 + spreadSeconds, now);
+      const heldUntil = await this.requeue(withoutSendSlot(job), (gate.untilMs - now.getTime()) / 1000 + spreadSeconds, now);
       this.deps.metrics.deliveryHeld();
       this.deps.logger.info('delivery held: circuit open', { ...fields, heldUntil: new Date(heldUntil).toISOString() });
       return { kind: 'done' };
+    }
+    if (webhook?.enabled && webhook.rateLimitPerSecond !== undefined) {
+      const sendAt = job.sendAt ?? (await this.reserveSendSlot(webhook, now));
+      const waitMs = sendAt - now.getTime();
+      if (waitMs > MAX_SEND_SLOT_WAIT_MS) {
+        // Back in whole seconds (SQS's delay), a little before its slot: the worker waits out the rest.
+        await this.requeue({ ...job, sendAt }, Math.floor(waitMs / 1000), now);
+        this.deps.metrics.deliveryThrottled();
+        return { kind: 'done' };
+      }
+      if (waitMs > 0) {
+        await (this.deps.sleep ?? sleep)(waitMs);
+        now = this.deps.clock.now();
+      }
     }
     // Claimed before anything is sent: two copies of this job (an event published twice, a message received
     // twice) must not both POST. A copy arriving while the claim is held waits for it to be kept or to lapse.
@@ -220,7 +246,7 @@ export class DeliveryWorker {
       await this.deps.deliveries.recordAttempt(key, attempt, { status: 'failed', lastError: verdict.error });
       return { kind: 'done' };
     }
-    const dueAt = await this.requeue({ ...job, attempt: job.attempt + 1 }, delaySeconds, now);
+    const dueAt = await this.requeue({ ...withoutSendSlot(job), attempt: job.attempt + 1 }, delaySeconds, now);
     this.deps.metrics.retryScheduled();
     await this.deps.deliveries.recordAttempt(key, attempt, {
       status: 'retrying',
@@ -228,6 +254,21 @@ export class DeliveryWorker {
       lastError: verdict.error,
     });
     return { kind: 'done' };
+  }
+
+  /**
+   * Reserves the webhook's next send slot, 1/rate seconds after the previous one, or now when the previous one is
+   * past (an idle webhook starts again at once, never with a burst of the slots it left unused).
+   */
+  private async reserveSendSlot(webhook: WebhookRecord, now: Date): Promise<number> {
+    const intervalMs = 1000 / webhook.rateLimitPerSecond!;
+    const seen = webhook.nextSendAt;
+    if (seen === undefined || seen <= now.getTime()) {
+      const restarted = { seen, next: now.getTime() + intervalMs };
+      if (await this.deps.webhooks.restartSendSlots(webhook.tenantId, webhook.id, restarted)) return now.getTime();
+    }
+    const next = await this.deps.webhooks.advanceSendSlot(webhook.tenantId, webhook.id, intervalMs);
+    return Math.max((next ?? now.getTime()) - intervalMs, now.getTime());
   }
 
   /** Queues `job` to be made `delaySeconds` from now: with SQS's delay up to 15 minutes, beyond with its due time. */
@@ -361,6 +402,11 @@ export class DeliveryWorker {
     );
   }
 }
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** The job without the send slot reserved for it: a slot is good for the attempt it was reserved for, now. */
+const withoutSendSlot = ({ sendAt: _reserved, ...job }: DeliveryJob): DeliveryJob => job;
 
 const failureReason = (error: string): FailureReason =>
   error === 'destination_blocked' ? 'blocked' : (FailureReason.find((reason) => reason === error) ?? 'connection');

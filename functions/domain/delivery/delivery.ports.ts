@@ -108,4 +108,6 @@ export interface DeliveryMetrics {
   circuitOpened(): void;
   /** A job was held back, not attempted, because its endpoint's circuit is open. */
   deliveryHeld(): void;
+  /** A job was queued again to wait for its send slot under the webhook's rate limit. */
+  deliveryThrottled(): void;
 }

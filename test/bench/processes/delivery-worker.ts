@@ -101,6 +101,8 @@ const setupMemory = (sinkUrl: string, webhookCount: number) => {
       openCircuit: async () => false,
       reopenCircuit: async () => false,
       takeProbe: async () => false,
+      advanceSendSlot: async () => undefined,
+      restartSendSlots: async () => false,
     },
     deliveries,
     jobs: { enqueue: async () => undefined },
