@@ -2,7 +2,7 @@
  * `npm run bench` (full pass, minutes: writes BENCHMARKS.json and the results section of BENCHMARKS.md) and
  * `npm run bench:smoke` (seconds, tiny counts: checks that every benchmark runs and yields numbers; writes its
  * results to the temp folder only). No timing is asserted: the run fails only when a benchmark crashes or yields
- * no numbers. Options: --smoke, --only=throughput,coldStart,api,requests,fanOut,e2e, --out=<folder>.
+ * no numbers. Options: --smoke, --only=throughput,coldStart,api,requests,fanOut,e2e,isolation, --out=<folder>.
  */
 import { execSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { runColdStart } from './benchmarks/cold-start.js';
 import { costPerMillion, FUNCTION_MEMORY_MB, PRICES, workerDurationSensitivity } from './benchmarks/cost.js';
 import { runEndToEnd } from './benchmarks/e2e.js';
 import { runFanOut } from './benchmarks/fan-out.js';
+import { runIsolation } from './benchmarks/isolation.js';
 import { runRequests } from './benchmarks/requests.js';
 import { runThroughput } from './benchmarks/throughput.js';
 import { type Bundle, buildBundles, buildComponentBundles, repoRoot } from './lib/bundles.js';
@@ -29,6 +30,7 @@ const PROFILES = {
     requests: { events: 200, fanOuts: [1, 10] },
     fanOut: { sizes: [1, 10, 100, 1000], others: 10_000, eventsPerSize: 5 },
     e2e: { rates: [10, 100, 1000], seconds: 30, baselineSeconds: 5, drainSeconds: 30 },
+    isolation: { victimRate: 10, floodRate: 30, seconds: 30, drainSeconds: 60 },
   },
   smoke: {
     throughput: { count: 40, warmup: 10, repetitions: 1, webhooks: 2 },
@@ -37,10 +39,11 @@ const PROFILES = {
     requests: { events: 10, fanOuts: [1, 2] },
     fanOut: { sizes: [1, 10], others: 20, eventsPerSize: 1 },
     e2e: { rates: [10], seconds: 1, baselineSeconds: 0.5, drainSeconds: 20 },
+    isolation: { victimRate: 5, floodRate: 15, seconds: 2, drainSeconds: 20 },
   },
 } as const;
 
-const STEPS = ['coldStart', 'throughput', 'api', 'requests', 'fanOut', 'e2e'] as const;
+const STEPS = ['coldStart', 'throughput', 'api', 'requests', 'fanOut', 'e2e', 'isolation'] as const;
 type Step = (typeof STEPS)[number];
 
 const args = process.argv.slice(2);
@@ -190,6 +193,14 @@ try {
       requireNumbers('e2e', rows.flatMap((row) => [row.publishRate, row.deliveredRateInWindow, row.baseline.latencyMs.p50]));
       if (rows.every((row) => row.delivered === 0)) throw new Error('e2e: nothing was delivered');
       return rows;
+    });
+  }
+
+  if (selected('isolation')) {
+    results.isolation = await step('isolation', async () => {
+      const isolation = await runIsolation(profile.isolation);
+      requireNumbers('isolation', [isolation.quiet.latencyMs.p95, isolation.flooded.latencyMs.p95, isolation.p95Ratio]);
+      return isolation;
     });
   }
 

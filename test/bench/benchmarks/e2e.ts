@@ -40,7 +40,7 @@ export interface E2eRow {
 }
 
 /** CPU seconds (user + system) a process has used, from /proc (Linux). */
-const processCpuSeconds = (pid: number): number | undefined => {
+export const processCpuSeconds = (pid: number): number | undefined => {
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
     return (Number(fields[11]) + Number(fields[12])) / 100;
@@ -53,7 +53,7 @@ const processCpuSeconds = (pid: number): number | undefined => {
  * Paces `send(count)` at `rate` per second for `seconds`, in 10 ms ticks (up to 10 per call), with at most
  * MAX_IN_FLIGHT calls outstanding: when the target falls behind, the achieved rate shows it.
  */
-const paced = async (rate: number, seconds: number, send: (count: number) => Promise<void>) => {
+export const paced = async (rate: number, seconds: number, send: (count: number) => Promise<void>) => {
   const started = performance.now();
   const end = started + seconds * 1000;
   const total = Math.round(rate * seconds);

@@ -3,6 +3,7 @@ import type { ColdStartRow, ComponentRow } from '../benchmarks/cold-start.js';
 import type { CostInputs, CostLine } from '../benchmarks/cost.js';
 import { E2E_PLATFORMS, type E2eRow } from '../benchmarks/e2e.js';
 import type { FanOutResult } from '../benchmarks/fan-out.js';
+import type { IsolationResult } from '../benchmarks/isolation.js';
 import type { RequestsRow } from '../benchmarks/requests.js';
 import type { ThroughputResult } from '../benchmarks/throughput.js';
 import { round } from './stats.js';
@@ -48,6 +49,7 @@ export interface BenchResults {
   requests?: RequestsRow[];
   fanOut?: FanOutResult;
   e2e?: E2eRow[];
+  isolation?: IsolationResult;
   cost?: CostResult;
   targets?: TargetRow[];
   failures: string[];
@@ -124,6 +126,15 @@ export const evaluateTargets = (results: BenchResults): TargetRow[] => {
       target: `sustain ${row.targetRate} events/s for ${row.seconds} s`,
       measured: `published ${row.publishRate}/s, delivered ${row.deliveredRateInWindow}/s while publishing, p50 ${row.latencyMs.p50} ms, p99 ${row.latencyMs.p99} ms`,
       met: row.sustained,
+    });
+  }
+  const isolation = results.isolation;
+  if (isolation) {
+    rows.push({
+      benchmark: '8. isolation: victim publish → receive while another tenant floods a hanging endpoint',
+      target: 'p95 and p99 ≤ 1.5 × without the flood',
+      measured: `p95 ${isolation.quiet.latencyMs.p95} → ${isolation.flooded.latencyMs.p95} ms (× ${isolation.p95Ratio}), p99 ${isolation.quiet.latencyMs.p99} → ${isolation.flooded.latencyMs.p99} ms (× ${isolation.p99Ratio})`,
+      met: isolation.p95Ratio <= 1.5 && isolation.p99Ratio <= 1.5,
     });
   }
   for (const cost of results.cost?.byFanOut ?? []) {
@@ -361,6 +372,33 @@ export const renderResults = (results: BenchResults): string => {
           row.platformCpuSeconds ?? 'n/a',
           row.sustained ? 'yes' : '**no**',
           `${row.baseline.latencyMs.p50} / ${row.baseline.latencyMs.p99} ms`,
+        ]),
+      ),
+    );
+  }
+
+  if (results.isolation) {
+    const isolation = results.isolation;
+    out.push('', '### 8. Isolation between tenants', '');
+    out.push(
+      `Tenant \`victim\` publishes ${isolation.victimRate} events/s for ${isolation.seconds} s to a healthy receiver through ` +
+        `\`npm start\`'s entry point; in the flooded phase tenant \`flood\` publishes ${isolation.floodRate} events/s beside it ` +
+        `to an endpoint that reads each request and never answers (request timeout ${isolation.requestTimeoutMs} ms). ` +
+        "Latency = arrival − PutEvents call of the victim's events. Each phase on a fresh platform.",
+      '',
+    );
+    out.push(
+      table(
+        ['phase', 'victim delivered', 'p50', 'p95', 'p99', 'max', 'flood published', 'POSTs to the hanging endpoint'],
+        [isolation.quiet, isolation.flooded].map((phase) => [
+          phase.flooded ? 'flooded' : 'quiet',
+          `${phase.victimDelivered} / ${phase.victimPublished}`,
+          `${phase.latencyMs.p50} ms`,
+          `${phase.latencyMs.p95} ms`,
+          `${phase.latencyMs.p99} ms`,
+          `${phase.latencyMs.max} ms`,
+          phase.floodPublished,
+          phase.floodAttempts,
         ]),
       ),
     );

@@ -4,8 +4,9 @@ import { serveParent } from '../lib/child.js';
 import { cpuMs, epochMs } from '../lib/stats.js';
 
 /**
- * The receiving end: a keep-alive node:http server answering every POST 200 once its body is read. It counts
- * requests and, when asked, records when each `webhook-id` arrived (end-to-end latency).
+ * The receiving end: a keep-alive node:http server answering every POST 200 once its body is read, except under
+ * `/hang`, where it reads the request and never answers (a zombie endpoint). It counts requests and, when asked,
+ * records when each `webhook-id` arrived (end-to-end latency).
  */
 let received = 0;
 let recording = false;
@@ -14,6 +15,7 @@ const server = createServer((request, response) => {
   request.on('data', () => undefined);
   request.on('end', () => {
     received += 1;
+    if (request.url?.startsWith('/hang')) return;
     if (recording) arrivals.push([String(request.headers['webhook-id'] ?? ''), epochMs()]);
     response.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2' });
     response.end('ok');
