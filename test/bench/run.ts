@@ -2,7 +2,7 @@
  * `npm run bench` (full pass, minutes: writes BENCHMARKS.json and the results section of BENCHMARKS.md) and
  * `npm run bench:smoke` (seconds, tiny counts: checks that every benchmark runs and yields numbers; writes its
  * results to the temp folder only). No timing is asserted: the run fails only when a benchmark crashes or yields
- * no numbers. Options: --smoke, --only=throughput,coldStart,api,requests,fanOut,e2e,isolation, --out=<folder>.
+ * no numbers. Options: --smoke, --only=throughput,coldStart,api,requests,fanOut,e2e,isolation,crash, --out=<folder>.
  */
 import { execSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,6 +12,7 @@ import { runApi } from './benchmarks/api.js';
 import { runColdStart } from './benchmarks/cold-start.js';
 import { costPerMillion, FUNCTION_MEMORY_MB, PRICES, workerDurationSensitivity } from './benchmarks/cost.js';
 import { runEndToEnd } from './benchmarks/e2e.js';
+import { runCrashLedger } from './benchmarks/crash.js';
 import { runFanOut } from './benchmarks/fan-out.js';
 import { runIsolation } from './benchmarks/isolation.js';
 import { runRequests } from './benchmarks/requests.js';
@@ -31,6 +32,7 @@ const PROFILES = {
     fanOut: { sizes: [1, 10, 100, 1000], others: 10_000, eventsPerSize: 5 },
     e2e: { rates: [10, 100, 1000], seconds: 30, baselineSeconds: 5, drainSeconds: 30 },
     isolation: { victimRate: 10, floodRate: 30, seconds: 30, drainSeconds: 60 },
+    crash: { events: 1000, crashes: 3, drainSeconds: 240 },
   },
   smoke: {
     throughput: { count: 40, warmup: 10, repetitions: 1, webhooks: 2 },
@@ -40,10 +42,11 @@ const PROFILES = {
     fanOut: { sizes: [1, 10], others: 20, eventsPerSize: 1 },
     e2e: { rates: [10], seconds: 1, baselineSeconds: 0.5, drainSeconds: 20 },
     isolation: { victimRate: 5, floodRate: 15, seconds: 2, drainSeconds: 20 },
+    crash: { events: 60, crashes: 1, drainSeconds: 200 },
   },
 } as const;
 
-const STEPS = ['coldStart', 'throughput', 'api', 'requests', 'fanOut', 'e2e', 'isolation'] as const;
+const STEPS = ['coldStart', 'throughput', 'api', 'requests', 'fanOut', 'e2e', 'isolation', 'crash'] as const;
 type Step = (typeof STEPS)[number];
 
 const args = process.argv.slice(2);
@@ -201,6 +204,14 @@ try {
       const isolation = await runIsolation(profile.isolation);
       requireNumbers('isolation', [isolation.quiet.latencyMs.p95, isolation.flooded.latencyMs.p95, isolation.p95Ratio]);
       return isolation;
+    });
+  }
+
+  if (selected('crash')) {
+    results.crash = await step('crash', async () => {
+      const crash = await runCrashLedger(profile.crash);
+      requireNumbers('crash', [crash.lost, crash.underTwoDeliveryIds, crash.repeatedDeliveries]);
+      return crash;
     });
   }
 

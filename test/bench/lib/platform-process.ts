@@ -6,12 +6,12 @@ import { repoRoot } from './bundles.js';
 import { liveChildren } from './child.js';
 
 /**
- * `npm start`'s entry point (local/server.ts, or another script printing the same "listening on" line) in a child process on a free port, with a fresh data folder, as
+ * `npm start`'s entry point (local/server.ts, or another script printing the same "listening on" line) in a child process on a free port, with a fresh data folder (or a given one, to restart after a crash), as
  * test/support/local-platform-process.ts starts it, plus a bounded stop (SIGKILL after a grace period) so a
  * saturated platform cannot hang the benchmark.
  */
-export const startPlatform = async (env: Record<string, string>, script = 'local/server.ts') => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'webhooks-bench-'));
+export const startPlatform = async (env: Record<string, string>, script = 'local/server.ts', existingDataDir?: string) => {
+  const dataDir = existingDataDir ?? mkdtempSync(join(tmpdir(), 'webhooks-bench-'));
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script], {
     cwd: repoRoot,
     env: { ...process.env, NODE_OPTIONS: '', PORT: '0', DATA_DIR: dataDir, ...env },
@@ -40,7 +40,16 @@ export const startPlatform = async (env: Record<string, string>, script = 'local
   return {
     url,
     pid: child.pid!,
+    dataDir,
     output: () => output,
+    /** kill -9, the data folder kept: what a crash leaves for the next start. */
+    crash: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      await new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGKILL');
+      });
+    },
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) {
         await new Promise<void>((resolve) => {

@@ -2,6 +2,7 @@ import type { ApiRow } from '../benchmarks/api.js';
 import type { ColdStartRow, ComponentRow } from '../benchmarks/cold-start.js';
 import type { CostInputs, CostLine } from '../benchmarks/cost.js';
 import { E2E_PLATFORMS, type E2eRow } from '../benchmarks/e2e.js';
+import type { CrashResult } from '../benchmarks/crash.js';
 import type { FanOutResult } from '../benchmarks/fan-out.js';
 import type { IsolationResult } from '../benchmarks/isolation.js';
 import type { RequestsRow } from '../benchmarks/requests.js';
@@ -50,6 +51,7 @@ export interface BenchResults {
   fanOut?: FanOutResult;
   e2e?: E2eRow[];
   isolation?: IsolationResult;
+  crash?: CrashResult;
   cost?: CostResult;
   targets?: TargetRow[];
   failures: string[];
@@ -135,6 +137,15 @@ export const evaluateTargets = (results: BenchResults): TargetRow[] => {
       target: 'p95 and p99 ≤ 1.5 × without the flood',
       measured: `p95 ${isolation.quiet.latencyMs.p95} → ${isolation.flooded.latencyMs.p95} ms (× ${isolation.p95Ratio}), p99 ${isolation.quiet.latencyMs.p99} → ${isolation.flooded.latencyMs.p99} ms (× ${isolation.p99Ratio})`,
       met: isolation.p95Ratio <= 1.5 && isolation.p99Ratio <= 1.5,
+    });
+  }
+  const crash = results.crash;
+  if (crash) {
+    rows.push({
+      benchmark: `9. crash-restart ledger: ${crash.events} events × ${crash.webhooks} webhooks, ${crash.crashes} × kill -9`,
+      target: '0 lost, 0 pairs under two delivery ids (repeats of one delivery counted)',
+      measured: `${crash.lost} lost, ${crash.underTwoDeliveryIds} under two ids, ${crash.repeatedDeliveries} repeated (${crash.extraPosts} extra POSTs)`,
+      met: crash.lost === 0 && crash.underTwoDeliveryIds === 0,
     });
   }
   for (const cost of results.cost?.byFanOut ?? []) {
@@ -400,6 +411,24 @@ export const renderResults = (results: BenchResults): string => {
           phase.floodPublished,
           phase.floodAttempts,
         ]),
+      ),
+    );
+  }
+
+  if (results.crash) {
+    const crash = results.crash;
+    out.push('', '### 9. Crash-restart ledger', '');
+    out.push(
+      `\`npm start\`'s entry point with ${crash.webhooks} webhooks; ${crash.events} event ids published ten per call, every failed ` +
+        `call repeated with the same ids (${crash.republishedCalls} repeated calls); killed (-9) ${crash.crashes} times while ` +
+        'publishing and restarted on the same data folder. Drained once every pair had arrived and the last crash was ' +
+        `a visibility timeout old (${crash.drainSeconds} s).`,
+      '',
+    );
+    out.push(
+      table(
+        ['pairs', 'lost', 'under two delivery ids', 'one delivery received twice or more', 'extra POSTs'],
+        [[crash.pairs, crash.lost, crash.underTwoDeliveryIds, crash.repeatedDeliveries, crash.extraPosts]],
       ),
     );
   }

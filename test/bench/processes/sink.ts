@@ -11,12 +11,17 @@ import { cpuMs, epochMs } from '../lib/stats.js';
 let received = 0;
 let recording = false;
 let arrivals: [string, number][] = [];
+/** Every answered POST while recording: path, webhook-id, webhook-delivery-id. */
+let ledger: [string, string, string][] = [];
 const server = createServer((request, response) => {
   request.on('data', () => undefined);
   request.on('end', () => {
     received += 1;
     if (request.url?.startsWith('/hang')) return;
-    if (recording) arrivals.push([String(request.headers['webhook-id'] ?? ''), epochMs()]);
+    if (recording) {
+      arrivals.push([String(request.headers['webhook-id'] ?? ''), epochMs()]);
+      ledger.push([request.url ?? '', String(request.headers['webhook-id'] ?? ''), String(request.headers['webhook-delivery-id'] ?? '')]);
+    }
     response.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2' });
     response.end('ok');
   });
@@ -38,6 +43,12 @@ serveParent({
   arrivals: () => {
     const taken = arrivals;
     arrivals = [];
+    return taken;
+  },
+  /** The ledger entries recorded since the last call. */
+  ledger: () => {
+    const taken = ledger;
+    ledger = [];
     return taken;
   },
 });
