@@ -268,13 +268,24 @@ describe('undici sender against real local servers', () => {
     });
   });
 
-  it('keeps a User-Agent the request already carries', async () => {
+  it('keeps a User-Agent the request already carries, among its other headers', async () => {
     const server = await serve((_req, res) => res.end());
     const client = sender({ userAgent: 'default-agent' });
 
-    await client.send(post(`${server.origin}/hook`, '{}', { 'User-Agent': 'custom/1' }));
+    await client.send(post(`${server.origin}/hook`, '{}', { 'User-Agent': 'custom/1', 'x-other': 'kept' }));
 
-    expect(server.requests[0]?.headers['user-agent']).toBe('custom/1');
+    expect(server.requests[0]?.headers).toMatchObject({ 'user-agent': 'custom/1', 'x-other': 'kept' });
+  });
+
+  it('describes every address a host name was refused on', async () => {
+    const port = await closedPort();
+    const client = sender();
+
+    const result = await client.send(post(`http://localhost:${port}/hook`));
+
+    expect(result).toMatchObject({ kind: 'error', errorClass: 'connection' });
+    if (result.kind !== 'error') throw new Error('expected an error');
+    expect(result.message).toContain(`ECONNREFUSED 127.0.0.1:${port}`);
   });
 
   it('returns a durationMs for every result', async () => {
@@ -305,13 +316,24 @@ describe('undici sender with the SSRF guard on', () => {
     expect(server.connections).toBe(0);
   });
 
-  it("refuses plain http as 'destination_blocked' when allowHttp is false", async () => {
+  it("refuses plain http as 'destination_blocked' when allowHttp is false, and lets https through", async () => {
     const server = await serve((_req, res) => res.end('reached'));
     const client = sender({ allowPrivateDestinations: true, allowHttp: false });
 
     const result = await client.send(post(`${server.origin}/hook`));
+    const https = await client.send(post(`https://127.0.0.1:${await closedPort()}/hook`));
 
-    expect(result).toMatchObject({ kind: 'error', errorClass: 'destination_blocked' });
+    expect(result).toEqual(expect.objectContaining({ kind: 'error', errorClass: 'destination_blocked', message: 'scheme http: is not allowed' }));
     expect(server.connections).toBe(0);
+    expect(https).toMatchObject({ kind: 'error', errorClass: 'connection' }); // tried, and refused by the network
+  });
+
+  it.each([
+    ['another scheme, even where http is allowed', 'ftp://127.0.0.1/hook', 'scheme ftp: is not allowed'],
+    ['a URL it cannot parse', 'not a url', 'invalid URL: not a url'],
+  ])("refuses %s as 'destination_blocked', saying why", async (_name, url, message) => {
+    const client = sender({ allowPrivateDestinations: true, allowHttp: true });
+
+    expect(await client.send(post(url))).toEqual(expect.objectContaining({ kind: 'error', errorClass: 'destination_blocked', message }));
   });
 });

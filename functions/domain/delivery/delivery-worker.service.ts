@@ -210,7 +210,9 @@ export class DeliveryWorker {
     if (verdict.kind === 'delivered') {
       await this.deps.deliveries.recordAttempt(key, attempt, { status: 'succeeded' });
       if (webhook.failingSince !== undefined || webhook.circuit) await this.deps.webhooks.clearFailures(job.tenantId, job.webhookId);
-      if (webhook.circuit) this.deps.logger.info('circuit closed', { tenantId: webhook.tenantId, webhookId: webhook.id, openedAt: webhook.circuit.openedAt });
+      if (webhook.circuit) {
+        this.deps.logger.info('circuit closed', { tenantId: webhook.tenantId, webhookId: webhook.id, openedAt: webhook.circuit.openedAt });
+      }
       this.deps.metrics.attemptSucceeded(attempt.durationMs, now.getTime() - Date.parse(job.event.timestamp));
       return { kind: 'done' };
     }
