@@ -2,7 +2,8 @@
  * `npm run bench` (full pass, minutes: writes BENCHMARKS.json and the results section of BENCHMARKS.md) and
  * `npm run bench:smoke` (seconds, tiny counts: checks that every benchmark runs and yields numbers; writes its
  * results to the temp folder only). No timing is asserted: the run fails only when a benchmark crashes or yields
- * no numbers. Options: --smoke, --only=throughput,coldStart,api,requests,fanOut,e2e,isolation,crash, --out=<folder>.
+ * no numbers. Options: --smoke, --only=throughput,coldStart,api,requests,fanOut,e2e,isolation,crash,rateLimit,
+ * --out=<folder>.
  */
 import { execSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { runEndToEnd } from './benchmarks/e2e.js';
 import { runCrashLedger } from './benchmarks/crash.js';
 import { runFanOut } from './benchmarks/fan-out.js';
 import { runIsolation } from './benchmarks/isolation.js';
+import { runRateLimit } from './benchmarks/rate-limit.js';
 import { runRequests } from './benchmarks/requests.js';
 import { runThroughput } from './benchmarks/throughput.js';
 import { type Bundle, buildBundles, buildComponentBundles, repoRoot } from './lib/bundles.js';
@@ -33,6 +35,7 @@ const PROFILES = {
     e2e: { rates: [10, 100, 1000], seconds: 30, baselineSeconds: 5, drainSeconds: 30 },
     isolation: { victimRate: 10, floodRate: 30, seconds: 30, drainSeconds: 60 },
     crash: { events: 1000, crashes: 3, drainSeconds: 240 },
+    rateLimit: { rateLimitPerSecond: 5, burst: 200, drainSeconds: 90 },
   },
   smoke: {
     throughput: { count: 40, warmup: 10, repetitions: 1, webhooks: 2 },
@@ -43,10 +46,11 @@ const PROFILES = {
     e2e: { rates: [10], seconds: 1, baselineSeconds: 0.5, drainSeconds: 20 },
     isolation: { victimRate: 5, floodRate: 15, seconds: 2, drainSeconds: 20 },
     crash: { events: 60, crashes: 1, drainSeconds: 200 },
+    rateLimit: { rateLimitPerSecond: 5, burst: 15, drainSeconds: 30 },
   },
 } as const;
 
-const STEPS = ['coldStart', 'throughput', 'api', 'requests', 'fanOut', 'e2e', 'isolation', 'crash'] as const;
+const STEPS = ['coldStart', 'throughput', 'api', 'requests', 'fanOut', 'e2e', 'isolation', 'crash', 'rateLimit'] as const;
 type Step = (typeof STEPS)[number];
 
 const args = process.argv.slice(2);
@@ -212,6 +216,14 @@ try {
       const crash = await runCrashLedger(profile.crash);
       requireNumbers('crash', [crash.lost, crash.underTwoDeliveryIds, crash.repeatedDeliveries]);
       return crash;
+    });
+  }
+
+  if (selected('rateLimit')) {
+    results.rateLimit = await step('rateLimit', async () => {
+      const rateLimit = await runRateLimit(profile.rateLimit);
+      requireNumbers('rateLimit', [rateLimit.delivered, rateLimit.maxInAnySecond, rateLimit.spanSeconds]);
+      return rateLimit;
     });
   }
 

@@ -32,6 +32,11 @@ export const MAX_PARK_SECONDS = 43_200 - 900;
 export const ATTEMPT_CLAIM_MARGIN_SECONDS = 30;
 /** A rate-limited job whose send slot is at most this far off waits for it in the worker; a later one is queued again. */
 export const MAX_SEND_SLOT_WAIT_MS = 1000;
+/**
+ * Send slots are 1/rate apart plus this share: a send that starts late (a busy worker) then still never puts more
+ * than `rate` sends in a second with those that start on time, up to a lateness of this share of a second.
+ */
+export const SEND_SLOT_MARGIN = 0.05;
 
 /** How long a worker holds an attempt (see DeliveryRepository.claimAttempt) whose POST may last `sendTimeoutMs`. */
 export const attemptClaimSeconds = (sendTimeoutMs: number): number =>
@@ -263,7 +268,7 @@ export class DeliveryWorker {
    * past (an idle webhook starts again at once, never with a burst of the slots it left unused).
    */
   private async reserveSendSlot(webhook: WebhookRecord, now: Date): Promise<number> {
-    const intervalMs = 1000 / webhook.rateLimitPerSecond!;
+    const intervalMs = (1000 / webhook.rateLimitPerSecond!) * (1 + SEND_SLOT_MARGIN);
     const seen = webhook.nextSendAt;
     if (seen === undefined || seen <= now.getTime()) {
       const restarted = { seen, next: now.getTime() + intervalMs };

@@ -5,6 +5,7 @@ import { E2E_PLATFORMS, type E2eRow } from '../benchmarks/e2e.js';
 import type { CrashResult } from '../benchmarks/crash.js';
 import type { FanOutResult } from '../benchmarks/fan-out.js';
 import type { IsolationResult } from '../benchmarks/isolation.js';
+import type { RateLimitResult } from '../benchmarks/rate-limit.js';
 import type { RequestsRow } from '../benchmarks/requests.js';
 import type { ThroughputResult } from '../benchmarks/throughput.js';
 import { round } from './stats.js';
@@ -52,6 +53,7 @@ export interface BenchResults {
   e2e?: E2eRow[];
   isolation?: IsolationResult;
   crash?: CrashResult;
+  rateLimit?: RateLimitResult;
   cost?: CostResult;
   targets?: TargetRow[];
   failures: string[];
@@ -146,6 +148,15 @@ export const evaluateTargets = (results: BenchResults): TargetRow[] => {
       target: '0 lost, 0 pairs under two delivery ids (repeats of one delivery counted)',
       measured: `${crash.lost} lost, ${crash.underTwoDeliveryIds} under two ids, ${crash.repeatedDeliveries} repeated (${crash.extraPosts} extra POSTs)`,
       met: crash.lost === 0 && crash.underTwoDeliveryIds === 0,
+    });
+  }
+  const rateLimit = results.rateLimit;
+  if (rateLimit) {
+    rows.push({
+      benchmark: `10. rate limit: a burst of ${rateLimit.burst} to a webhook limited to ${rateLimit.rateLimitPerSecond}/s`,
+      target: `never above ${rateLimit.rateLimitPerSecond} in any 1 s window at the receiver, all delivered`,
+      measured: `${rateLimit.delivered} delivered, at most ${rateLimit.maxInAnySecond} in any second, over ${rateLimit.spanSeconds} s (ideal ${rateLimit.idealSpanSeconds} s)`,
+      met: rateLimit.delivered === rateLimit.burst && rateLimit.maxInAnySecond <= rateLimit.rateLimitPerSecond,
     });
   }
   for (const cost of results.cost?.byFanOut ?? []) {
