@@ -139,19 +139,13 @@ export class DeliveryWorker {
       this.deps.logger.info('delivery held: circuit open', { ...fields, heldUntil: new Date(heldUntil).toISOString() });
       return { kind: 'done' };
     }
-    if (webhook?.enabled && webhook.rateLimitPerSecond !== undefined) {
-      const sendAt = job.sendAt ?? (await this.reserveSendSlot(webhook, now));
-      const waitMs = sendAt - now.getTime();
-      if (waitMs > MAX_SEND_SLOT_WAIT_MS) {
-        // Back in whole seconds (SQS's delay), a little before its slot: the worker waits out the rest.
-        await this.requeue({ ...job, sendAt }, Math.floor(waitMs / 1000), now);
-        this.deps.metrics.deliveryThrottled();
-        return { kind: 'done' };
-      }
-      if (waitMs > 0) {
-        await (this.deps.sleep ?? sleep)(waitMs);
-        now = this.deps.clock.now();
-      }
+    const sendAt =
+      webhook?.enabled && webhook.rateLimitPerSecond !== undefined ? (job.sendAt ?? (await this.reserveSendSlot(webhook, now))) : undefined;
+    if (sendAt !== undefined && sendAt - now.getTime() > MAX_SEND_SLOT_WAIT_MS) {
+      // Back in whole seconds (SQS's delay), a little before its slot: the worker waits out the rest.
+      await this.requeue({ ...job, sendAt }, Math.floor((sendAt - now.getTime()) / 1000), now);
+      this.deps.metrics.deliveryThrottled();
+      return { kind: 'done' };
     }
     // Claimed before anything is sent: two copies of this job (an event published twice, a message received
     // twice) must not both POST. A copy arriving while the claim is held waits for it to be kept or to lapse.
@@ -181,6 +175,11 @@ export class DeliveryWorker {
       return { kind: 'done' };
     }
 
+    if (sendAt !== undefined && sendAt > now.getTime()) {
+      // Waited out right before the POST, after the claim, so that the send starts as close to its slot as it can.
+      await (this.deps.sleep ?? sleep)(sendAt - now.getTime());
+      now = this.deps.clock.now();
+    }
     const body = JSON.stringify(job.event);
     const timestampSeconds = Math.floor(now.getTime() / 1000);
     const result = await this.deps.sender.send({
