@@ -858,6 +858,31 @@ describe('the circuit breaker', () => {
 });
 
 describe('a rate limit', () => {
+  it('keeps a reserved slot for a job back on time, and gives a job back late a fresh one', async () => {
+    const name = uniqueName('slots');
+    const queueUrl = sqsServer.createQueue(name);
+    const outputs = recorder();
+    const { worker, close } = newWorker({ jobsQueueUrl: queueUrl, deadLetterQueueUrl: sqsServer.createQueue(`${name}-dlq`), retries: [60], metrics: outputs.metrics });
+    const webhooks = new DynamoWebhookRepository(store.db, store.tableName, clock);
+    const path = `/status/204?body=${name}`;
+    // Limited to 1/s with the next five seconds' slots already taken.
+    const webhook = { ...makeWebhook(`tenant${Math.random().toString(36).slice(2, 8)}`, receiverUrl(path), { now: clock.now() }), rateLimitPerSecond: 1, nextSendAt: now + 5_000 };
+    await webhooks.create(webhook);
+    const jobFor = (index: number, sendAt: number) => ({
+      ...makeDelivery(webhook, { id: `evt_${name}_${index}`, type: 'order.created', timestamp: clock.now().toISOString(), data: {} }).job,
+      sendAt,
+    });
+
+    await worker.process(jobFor(1, now - 10)); // its slot, 10 ms ago: within the margin
+    await worker.process(jobFor(2, now - 500)); // half a second late: a fresh slot, five seconds out
+
+    expect(requests.filter((request) => request.url === path)).toHaveLength(1);
+    expect(outputs.counted.filter(([metric]) => metric === 'deliveryThrottled')).toHaveLength(1);
+    expect((await webhooks.get(webhook.tenantId, webhook.id))?.nextSendAt).toBeGreaterThan(now + 5_000);
+    await close();
+  });
+
+
   it('spaces attempts 1/rate apart across concurrent jobs; the excess waits its turn, none dropped, none failed', async () => {
     // Real time on both sides: the store's and the queue's clocks are the wall clock, as the limit is.
     const realClock = { now: () => new Date() };

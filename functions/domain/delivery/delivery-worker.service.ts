@@ -34,7 +34,8 @@ export const ATTEMPT_CLAIM_MARGIN_SECONDS = 30;
 export const MAX_SEND_SLOT_WAIT_MS = 1000;
 /**
  * Send slots are 1/rate apart plus this share: a send that starts late (a busy worker) then still never puts more
- * than `rate` sends in a second with those that start on time, up to a lateness of this share of a second.
+ * than `rate` sends in a second with those that start on time, up to a lateness of this share of a second; a job
+ * back from the queue later than that takes a fresh slot.
  */
 export const SEND_SLOT_MARGIN = 0.05;
 
@@ -139,8 +140,11 @@ export class DeliveryWorker {
       this.deps.logger.info('delivery held: circuit open', { ...fields, heldUntil: new Date(heldUntil).toISOString() });
       return { kind: 'done' };
     }
+    // A slot reserved earlier holds only while the job is on time: one that came back late from the queue would
+    // start in the same second as the slots after it, so it takes a fresh slot instead.
+    const reserved = job.sendAt !== undefined && now.getTime() - job.sendAt <= SEND_SLOT_MARGIN * 1000 ? job.sendAt : undefined;
     const sendAt =
-      webhook?.enabled && webhook.rateLimitPerSecond !== undefined ? (job.sendAt ?? (await this.reserveSendSlot(webhook, now))) : undefined;
+      webhook?.enabled && webhook.rateLimitPerSecond !== undefined ? (reserved ?? (await this.reserveSendSlot(webhook, now))) : undefined;
     if (sendAt !== undefined && sendAt - now.getTime() > MAX_SEND_SLOT_WAIT_MS) {
       // Back in whole seconds (SQS's delay), a little before its slot: the worker waits out the rest.
       await this.requeue({ ...job, sendAt }, Math.floor((sendAt - now.getTime()) / 1000), now);
