@@ -149,37 +149,24 @@ export class DynamoWebhookRepository implements WebhookRepository {
     id: string,
     at: string,
   ): Promise<{ failingSince: string; consecutiveFailures: number } | undefined> {
-    try {
-      const { Attributes } = await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: itemKeys.webhook(tenantId, id),
-          UpdateExpression: 'SET failingSince = if_not_exists(failingSince, :at) ADD consecutiveFailures :one',
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':at': at, ':one': 1 },
-          ReturnValues: 'UPDATED_NEW',
-        }),
-      );
-      return { failingSince: String(Attributes?.failingSince), consecutiveFailures: Number(Attributes?.consecutiveFailures) };
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) return undefined;
-      throw error;
-    }
+    const run = await this.updateUnlessConditionFails({
+      TableName: this.tableName,
+      Key: itemKeys.webhook(tenantId, id),
+      UpdateExpression: 'SET failingSince = if_not_exists(failingSince, :at) ADD consecutiveFailures :one',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeValues: { ':at': at, ':one': 1 },
+      ReturnValues: 'UPDATED_NEW',
+    });
+    return run && { failingSince: String(run.failingSince), consecutiveFailures: Number(run.consecutiveFailures) };
   }
 
   async clearFailures(tenantId: string, id: string): Promise<void> {
-    try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: itemKeys.webhook(tenantId, id),
-          UpdateExpression: 'REMOVE failingSince, consecutiveFailures, circuit',
-          ConditionExpression: 'attribute_exists(pk)',
-        }),
-      );
-    } catch (error) {
-      if (!isConditionalCheckFailed(error)) throw error;
-    }
+    await this.conditionalUpdate({
+      TableName: this.tableName,
+      Key: itemKeys.webhook(tenantId, id),
+      UpdateExpression: 'REMOVE failingSince, consecutiveFailures, circuit',
+      ConditionExpression: 'attribute_exists(pk)',
+    });
   }
 
   openCircuit(tenantId: string, id: string, circuit: Circuit): Promise<boolean> {
@@ -201,22 +188,15 @@ export class DynamoWebhookRepository implements WebhookRepository {
   }
 
   async advanceSendSlot(tenantId: string, id: string, intervalMs: number): Promise<number | undefined> {
-    try {
-      const { Attributes } = await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: itemKeys.webhook(tenantId, id),
-          UpdateExpression: 'ADD nextSendAt :interval',
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':interval': intervalMs },
-          ReturnValues: 'UPDATED_NEW',
-        }),
-      );
-      return Number(Attributes?.nextSendAt);
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) return undefined;
-      throw error;
-    }
+    const slots = await this.updateUnlessConditionFails({
+      TableName: this.tableName,
+      Key: itemKeys.webhook(tenantId, id),
+      UpdateExpression: 'ADD nextSendAt :interval',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeValues: { ':interval': intervalMs },
+      ReturnValues: 'UPDATED_NEW',
+    });
+    return slots && Number(slots.nextSendAt);
   }
 
   restartSendSlots(tenantId: string, id: string, slots: { seen: number | undefined; next: number }): Promise<boolean> {
@@ -243,11 +223,18 @@ export class DynamoWebhookRepository implements WebhookRepository {
 
   /** An update that is skipped, resolving false, when its condition does not hold. */
   private async conditionalUpdate(input: ConstructorParameters<typeof UpdateCommand>[0]): Promise<boolean> {
+    return (await this.updateUnlessConditionFails(input)) !== undefined;
+  }
+
+  /** The update's returned attributes (empty when it returns none), or undefined when its condition does not hold. */
+  private async updateUnlessConditionFails(
+    input: ConstructorParameters<typeof UpdateCommand>[0],
+  ): Promise<Record<string, unknown> | undefined> {
     try {
-      await this.db.send(new UpdateCommand(input));
-      return true;
+      const { Attributes } = await this.db.send(new UpdateCommand(input));
+      return Attributes ?? {};
     } catch (error) {
-      if (isConditionalCheckFailed(error)) return false;
+      if (isConditionalCheckFailed(error)) return undefined;
       throw error;
     }
   }
