@@ -41,6 +41,7 @@ export const createWebhookPlatform = (app: App, config: StageConfig, env?: Envir
     eventsQueue: stateful.ingestion.eventsQueue,
     rejectedEventsQueue: stateful.ingestion.rejectedEventsQueue,
     deliveryQueue: stateful.deliveryQueue,
+    slowLaneQueue: stateful.slowLaneQueue,
     deliveryDeadLetterQueue: stateful.deliveryDeadLetterQueue,
   });
   const monitoring = new MonitoringStack(app, `${prefix}-Monitoring`, {
@@ -49,6 +50,7 @@ export const createWebhookPlatform = (app: App, config: StageConfig, env?: Envir
     description: `Webhook platform (${config.name}): dashboard, alarms and the alarm topic`,
     eventsQueue: stateful.ingestion.eventsQueue,
     deliveryQueue: stateful.deliveryQueue,
+    slowLaneQueue: stateful.slowLaneQueue,
     eventsDeadLetterQueue: stateful.ingestion.eventsDeadLetterQueue,
     eventTargetDeadLetterQueue: stateful.ingestion.targetDeadLetterQueue,
     rejectedEventsQueue: stateful.ingestion.rejectedEventsQueue,

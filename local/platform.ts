@@ -33,6 +33,7 @@ export const LOCAL_QUEUES = {
   eventsDeadLetters: 'events-dlq',
   rejectedEvents: 'rejected-events',
   deliveries: 'deliveries',
+  slowLaneDeliveries: 'deliveries-slow-lane',
   deliveryDeadLetters: 'deliveries-dlq',
 } as const;
 const LOCAL_ACCOUNT = '000000000000';
@@ -107,6 +108,7 @@ export const startLocalPlatform = async (options: LocalPlatformOptions): Promise
     DYNAMODB_ENDPOINT: dynamo.endpoint,
     SQS_ENDPOINT: sqs.endpoint,
     DELIVERY_QUEUE_URL: queueUrls.deliveries,
+    SLOW_LANE_QUEUE_URL: queueUrls.slowLaneDeliveries,
     DELIVERY_DLQ_URL: queueUrls.deliveryDeadLetters,
     REJECTED_EVENTS_QUEUE_URL: queueUrls.rejectedEvents,
     ALLOW_HTTP_URLS: String(options.allowHttpUrls),
@@ -154,6 +156,17 @@ export const startLocalPlatform = async (options: LocalPlatformOptions): Promise
       handler: deliver,
       batchSize: 10,
       concurrency: 4,
+      log: options.log,
+    }),
+    // The slow lane: endpoints that answer slowly or not at all wait here, on pollers of their own.
+    startEventSourceMapping({
+      sqs: sqsClient,
+      queueUrl: queueUrls.slowLaneDeliveries,
+      queueArn: sqs.queueArn(LOCAL_QUEUES.slowLaneDeliveries),
+      region: options.region,
+      handler: deliver,
+      batchSize: 10,
+      concurrency: 2,
       log: options.log,
     }),
   ];
@@ -252,6 +265,10 @@ const createQueues = (sqs: EmbeddedSqs): Record<keyof typeof LOCAL_QUEUES, strin
       redrive: { deadLetterQueueName: LOCAL_QUEUES.eventsDeadLetters, maxReceiveCount: 5 },
     }),
     deliveries: sqs.createQueue(LOCAL_QUEUES.deliveries, {
+      visibilityTimeout: 120,
+      redrive: { deadLetterQueueName: LOCAL_QUEUES.deliveryDeadLetters, maxReceiveCount: 10 },
+    }),
+    slowLaneDeliveries: sqs.createQueue(LOCAL_QUEUES.slowLaneDeliveries, {
       visibilityTimeout: 120,
       redrive: { deadLetterQueueName: LOCAL_QUEUES.deliveryDeadLetters, maxReceiveCount: 10 },
     }),

@@ -54,6 +54,8 @@ export const DeliveryJob = z.object({
   manual: z.boolean().optional(),
   /** Attempts made before this run of the retry schedule began (a redrive from the DLQ starts the schedule anew). */
   scheduleOffset: z.number().int().nonnegative().optional(),
+  /** On the slow lane's queue: its webhook answers slowly or not at all (see DeliveryWorker); on the shared queue when absent. */
+  lane: z.literal('slow').optional(),
 });
 export type DeliveryJob = z.output<typeof DeliveryJob>;
 

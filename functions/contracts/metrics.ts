@@ -16,6 +16,7 @@ export const MetricName = {
   circuitsOpened: 'CircuitsOpened',
   deliveriesHeld: 'DeliveriesHeld',
   deliveriesThrottled: 'DeliveriesThrottled',
+  deliveriesMovedToSlowLane: 'DeliveriesMovedToSlowLane',
   deliveryLatency: 'DeliveryLatency',
   endToEndAge: 'EndToEndAge',
 } as const;

@@ -109,6 +109,14 @@ export const EndpointHealth = z
     consecutiveFailures: z.number().int().positive().optional(),
     circuitOpenedAt: z.iso.datetime().optional(),
     nextProbeAt: z.iso.datetime().optional().describe('While the circuit is open: when the next attempt is let through'),
+    slowLaneUntil: z.iso
+      .datetime()
+      .optional()
+      .describe(
+        'The endpoint left a delivery unanswered past the shared lane\'s deadline, so until this time its deliveries ' +
+          'go through the slow lane, which has concurrency of its own and waits for the full request timeout. Each slow ' +
+          'answer there extends it. Other endpoints are never held up by this one.',
+      ),
   })
   .meta({ id: 'EndpointHealth' });
 export type EndpointHealth = z.output<typeof EndpointHealth>;

@@ -46,6 +46,11 @@ export interface WebhookRepository {
   advanceSendSlot(tenantId: string, id: string, intervalMs: number): Promise<number | undefined>;
   /** Rate limit: sets `nextSendAt` to `next` if it is still `seen` (undefined: unset); false when another worker moved it. */
   restartSendSlots(tenantId: string, id: string, slots: { seen: number | undefined; next: number }): Promise<boolean>;
+  /**
+   * Sends the webhook's deliveries to the slow lane until `until` (ISO time), unless they already go there longer;
+   * false when it is gone or already held longer.
+   */
+  holdInSlowLane(tenantId: string, id: string, until: string): Promise<boolean>;
 }
 
 export interface Clock {

@@ -170,10 +170,11 @@ export class WebhookService {
       candidate.disabledAt = undefined;
     }
     if (patch.enabled === true || url !== previous.url) {
-      // A re-enabled webhook or a new endpoint starts healthy: no failure run, the circuit closed.
+      // A re-enabled webhook or a new endpoint starts healthy: no failure run, the circuit closed, the shared lane.
       candidate.failingSince = undefined;
       candidate.consecutiveFailures = undefined;
       candidate.circuit = undefined;
+      candidate.slowLaneUntil = undefined;
     }
 
     const changes: FieldChanges = {};

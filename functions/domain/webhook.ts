@@ -18,6 +18,8 @@ export interface WebhookRecord {
   readonly consecutiveFailures?: number;
   /** Set while the endpoint's circuit is open: its deliveries are held, and one attempt is let through at `probeAt`. */
   readonly circuit?: Circuit;
+  /** Its deliveries go to the slow lane until then: it left an answer past the shared lane's deadline (see DeliveryWorker). */
+  readonly slowLaneUntil?: string;
   /** At most this many attempts per second, spaced 1/rate apart (see DeliveryWorker). */
   readonly rateLimitPerSecond?: number;
   /** With a rate limit: the first free send slot (epoch ms); each attempt reserves the next. */
@@ -69,11 +71,16 @@ const endpointHealth = (record: WebhookRecord): EndpointHealth => {
     ...(record.consecutiveFailures !== undefined && { consecutiveFailures: record.consecutiveFailures }),
   };
   if (!record.enabled) return { state: 'disabled', ...run };
+  const lane = record.slowLaneUntil !== undefined ? { slowLaneUntil: record.slowLaneUntil } : {};
   if (record.circuit) {
-    return { state: 'circuit_open', ...run, circuitOpenedAt: record.circuit.openedAt, nextProbeAt: record.circuit.probeAt };
+    return { state: 'circuit_open', ...run, circuitOpenedAt: record.circuit.openedAt, nextProbeAt: record.circuit.probeAt, ...lane };
   }
-  return record.failingSince === undefined ? { state: 'healthy' } : { state: 'failing', ...run };
+  return record.failingSince === undefined ? { state: 'healthy', ...lane } : { state: 'failing', ...run, ...lane };
 };
+
+/** Whether the webhook's deliveries go to the slow lane at `now`: it answered too slowly lately, or its circuit is open. */
+export const inSlowLane = (webhook: Pick<WebhookRecord, 'circuit' | 'slowLaneUntil'>, now: Date): boolean =>
+  webhook.circuit !== undefined || (webhook.slowLaneUntil !== undefined && Date.parse(webhook.slowLaneUntil) > now.getTime());
 
 /** A Standard Webhooks secret: `whsec_` + base64 of 32 random bytes. */
 export const generateSecret = (): string => SECRET_PREFIX + randomBytes(32).toString('base64');

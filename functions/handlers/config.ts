@@ -1,6 +1,11 @@
 import { z } from 'zod';
 
-import { type CircuitBreakerPolicy, DEFAULT_CIRCUIT_BREAKER_POLICY } from '../domain/delivery/delivery-worker.service.js';
+import {
+  type CircuitBreakerPolicy,
+  DEFAULT_CIRCUIT_BREAKER_POLICY,
+  DEFAULT_SLOW_LANE_POLICY,
+  type SlowLanePolicy,
+} from '../domain/delivery/delivery-worker.service.js';
 import { DEFAULT_RETRY_DELAYS_SECONDS, parseRetrySchedule } from '../domain/delivery/retry-policy.js';
 
 const booleanFlag = z.enum(['true', 'false']).transform((value) => value === 'true');
@@ -29,6 +34,12 @@ export type ApiEnvironment = z.output<typeof ApiEnvironment>;
 /** The environment of the event router and the delivery worker. */
 const PipelineEnvironment = ApiEnvironment.extend({
   DELIVERY_QUEUE_URL: z.url(),
+  /** The slow lane's queue (worker): with it, the shared lane's requests get FAST_LANE_DEADLINE_MS (see DeliveryWorker). */
+  SLOW_LANE_QUEUE_URL: z.url().optional(),
+  /** How long a request of the shared lane waits for an answer before its job moves to the slow lane... */
+  FAST_LANE_DEADLINE_MS: z.coerce.number().int().positive().default(DEFAULT_SLOW_LANE_POLICY.deadlineMs),
+  /** ...where its endpoint then stays this long after its last slow answer. */
+  SLOW_LANE_HOLD_SECONDS: z.coerce.number().int().positive().default(DEFAULT_SLOW_LANE_POLICY.holdSeconds),
   /** Where exhausted deliveries go (worker). */
   DELIVERY_DLQ_URL: z.url().optional(),
   /** Where events failing validation go (router). */
@@ -65,6 +76,12 @@ export const circuitBreakerPolicy = (env: PipelineEnvironment): CircuitBreakerPo
   coolOffSeconds: env.CIRCUIT_COOL_OFF_SECONDS,
   maxCoolOffSeconds: env.CIRCUIT_MAX_COOL_OFF_SECONDS,
 });
+
+/** The slow lane's settings, when the worker has a slow lane's queue. */
+export const slowLanePolicy = (env: PipelineEnvironment): SlowLanePolicy | undefined =>
+  env.SLOW_LANE_QUEUE_URL === undefined
+    ? undefined
+    : { deadlineMs: env.FAST_LANE_DEADLINE_MS, holdSeconds: env.SLOW_LANE_HOLD_SECONDS };
 
 export const parseApiEnvironment = (env: NodeJS.ProcessEnv = process.env): ApiEnvironment => parse(ApiEnvironment, env);
 

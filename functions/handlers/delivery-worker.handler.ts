@@ -11,9 +11,9 @@ import { FanOut } from '../domain/delivery/fan-out.js';
 import { DEFAULT_RETRY_POLICY } from '../domain/delivery/retry-policy.js';
 import { USER_AGENT } from '../domain/delivery/signing.js';
 import { MetricService } from '../contracts/metrics.js';
-import { circuitBreakerPolicy, parsePipelineEnvironment } from './config.js';
+import { circuitBreakerPolicy, parsePipelineEnvironment, slowLanePolicy } from './config.js';
 import { createLogger } from './logger.js';
-import { parkWithVisibilityTimeout, processSqsBatch } from './sqs-batch.js';
+import { type ParkRecord, parkWithVisibilityTimeout, processSqsBatch } from './sqs-batch.js';
 import { createDocumentClientFor, createSqsClientFor, systemClock } from './wiring.js';
 
 const env = parsePipelineEnvironment();
@@ -34,7 +34,8 @@ const sender = withXRaySubsegments(
 );
 const webhooks = new DynamoWebhookRepository(db, env.TABLE_NAME, systemClock);
 const deliveries = new DynamoDeliveryRepository(db, env.TABLE_NAME, systemClock);
-const jobs = new SqsDeliveryJobQueue(sqs, env.DELIVERY_QUEUE_URL);
+const jobs = new SqsDeliveryJobQueue(sqs, env.DELIVERY_QUEUE_URL, env.SLOW_LANE_QUEUE_URL);
+const slowLane = slowLanePolicy(env);
 const worker = new DeliveryWorker({
   webhooks,
   deliveries,
@@ -46,18 +47,28 @@ const worker = new DeliveryWorker({
   attemptClaimSeconds: attemptClaimSeconds(env.CONNECT_TIMEOUT_MS + env.REQUEST_TIMEOUT_MS),
   health: { disableAfterSeconds: env.AUTO_DISABLE_AFTER_SECONDS, minFailures: env.AUTO_DISABLE_MIN_FAILURES },
   circuitBreaker: circuitBreakerPolicy(env),
+  ...(slowLane && { slowLane }),
   fanOut: new FanOut({ webhooks, jobs }),
   logger,
   metrics,
 });
 
-/** Consumes the delivery queue: one attempt per message, partial batch failures, long waits parked. */
+const parkers = [env.DELIVERY_QUEUE_URL, env.SLOW_LANE_QUEUE_URL]
+  .filter((url) => url !== undefined)
+  .map((url) => ({ url, park: parkWithVisibilityTimeout(sqs, url) }));
+
+/** Parks a record on the queue it came from: the delivery queue or the slow lane's (same name as the ARN's last part). */
+const park: ParkRecord = (record, seconds) => {
+  const queueName = record.eventSourceARN.split(':').at(-1);
+  const parker = parkers.find(({ url }) => url.split('/').at(-1) === queueName);
+  if (!parker) throw new Error(`a record from ${record.eventSourceARN}, which is neither delivery queue`);
+  return parker.park(record, seconds);
+};
+
+/** Consumes the delivery queue and the slow lane's: one attempt per message, partial batch failures, long waits parked. */
 export const handler = async (event: SQSEvent) => {
   try {
-    return await processSqsBatch(event, (record) => worker.process(DeliveryJob.parse(JSON.parse(record.body))), {
-      logger,
-      park: parkWithVisibilityTimeout(sqs, env.DELIVERY_QUEUE_URL),
-    });
+    return await processSqsBatch(event, (record) => worker.process(DeliveryJob.parse(JSON.parse(record.body))), { logger, park });
   } finally {
     metrics.flush();
   }

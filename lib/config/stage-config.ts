@@ -1,6 +1,10 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { z } from 'zod';
-import { MAX_PARK_SECONDS, MAX_QUEUE_DELAY_SECONDS } from '../../functions/domain/delivery/delivery-worker.service.js';
+import {
+  DEFAULT_SLOW_LANE_POLICY,
+  MAX_PARK_SECONDS,
+  MAX_QUEUE_DELAY_SECONDS,
+} from '../../functions/domain/delivery/delivery-worker.service.js';
 import { DEFAULT_RETRY_DELAYS_SECONDS, DEFAULT_RETRY_POLICY } from '../../functions/domain/delivery/retry-policy.js';
 import { DELIVERY_RETENTION } from '../constructs/delivery-queue.js';
 import { VISIBILITY_TIMEOUT_FACTOR } from '../constructs/webhook-function.js';
@@ -206,6 +210,21 @@ export const StageConfig = z
         requestTimeoutMs: z.number().int().min(1000).max(15_000).default(15_000),
         /** @default 5000 */
         connectTimeoutMs: z.number().int().min(100).max(5000).default(5000),
+        /**
+         * The slow lane (see DeliveryWorker): a request of the shared lane unanswered after `deadlineMs` moves to
+         * it, and its endpoint stays there `holdSeconds` after its last slow answer, polled by at most
+         * `maxConcurrency` invocations of its own.
+         */
+        slowLane: z
+          .object({
+            /** @default 2000 */
+            deadlineMs: z.number().int().min(100).max(15_000).default(DEFAULT_SLOW_LANE_POLICY.deadlineMs),
+            /** @default 3600 */
+            holdSeconds: z.number().int().min(1).max(86_400).default(DEFAULT_SLOW_LANE_POLICY.holdSeconds),
+            /** @default 5 */
+            maxConcurrency: MaxConcurrency.default(5),
+          })
+          .prefault({}),
       })
       .prefault({}),
     deliveryQueue: z

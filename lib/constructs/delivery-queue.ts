@@ -26,12 +26,14 @@ export interface DeliveryQueueProps {
 }
 
 /**
- * The queue of webhook deliveries waiting to be attempted, and the dead-letter queue that keeps, for 14 days, the
- * deliveries that failed `maxReceiveCount` receives and those the worker gave up on after the last retry. Both are
- * SSE-encrypted and refuse requests without TLS.
+ * The queue of webhook deliveries waiting to be attempted, the slow lane's queue beside it, and the dead-letter
+ * queue that keeps, for 14 days, the deliveries that failed `maxReceiveCount` receives and those the worker gave up
+ * on after the last retry. All are SSE-encrypted and refuse requests without TLS.
  */
 export class DeliveryQueue extends Construct {
   readonly queue: Queue;
+  /** The slow lane's queue: deliveries to endpoints that answer slowly or not at all (see DeliveryWorker), set as `queue`. */
+  readonly slowLaneQueue: Queue;
   readonly deadLetterQueue: Queue;
 
   constructor(scope: Construct, id: string, props: DeliveryQueueProps = {}) {
@@ -51,11 +53,13 @@ export class DeliveryQueue extends Construct {
       redriveTarget: true,
       endOfTheLine: 'This is the dead-letter queue of the delivery queue; it has no further queue to redrive to.',
     });
-    this.queue = platformQueue(this, 'Queue', {
+    const settings = {
       visibilityTimeout,
       retentionPeriod: DELIVERY_RETENTION,
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount },
       removalPolicy,
-    });
+    };
+    this.queue = platformQueue(this, 'Queue', settings);
+    this.slowLaneQueue = platformQueue(this, 'SlowLaneQueue', settings);
   }
 }

@@ -5,6 +5,7 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DEFAULT_RETRY_DELAYS_SECONDS } from '../../functions/domain/delivery/retry-policy.js';
+import { DEFAULT_SLOW_LANE_POLICY } from '../../functions/domain/delivery/delivery-worker.service.js';
 import { type ServiceEndpoints, type TableItemAction, WebhookFunction } from './webhook-function.js';
 
 /** The ceilings the handler's environment allows; requests are capped so a batch fits the function timeout. */
@@ -25,6 +26,28 @@ export const DELIVERY_WORKER_TABLE_ACTIONS = [
 export interface DeliveryWorkerProps {
   /** The delivery queue the worker consumes, re-enqueues retries to and parks not-yet-due records on. */
   readonly deliveryQueue: IQueue;
+  /**
+   * The slow lane (see DeliveryWorker in functions/domain): its queue, consumed by the same function through a
+   * mapping of its own, and its settings.
+   */
+  readonly slowLane: {
+    readonly queue: IQueue;
+    /**
+     * A request of the shared lane unanswered this long moves to the slow lane; less than `requestTimeoutMs`.
+     * @default DEFAULT_SLOW_LANE_POLICY.deadlineMs (2000)
+     */
+    readonly deadlineMs?: number;
+    /**
+     * How long an endpoint stays in the slow lane after its last slow answer.
+     * @default DEFAULT_SLOW_LANE_POLICY.holdSeconds (3600)
+     */
+    readonly holdSeconds?: number;
+    /**
+     * Concurrent invocations of the slow lane, 2-1000: what slow endpoints share, apart from everyone else.
+     * @default 5
+     */
+    readonly maxConcurrency?: number;
+  };
   /** Where the worker puts deliveries that exhausted the retry schedule, with their attempt history. */
   readonly deliveryDeadLetterQueue: IQueue;
   /** The subscriptions table: webhooks are read (and disabled on 410), deliveries claimed and updated. */
@@ -86,13 +109,15 @@ export interface DeliveryWorkerProps {
 export class DeliveryWorker extends Construct {
   readonly function: WebhookFunction;
   readonly eventSourceMapping: EventSourceMapping;
+  readonly slowLaneEventSourceMapping: EventSourceMapping;
 
   constructor(scope: Construct, id: string, props: DeliveryWorkerProps) {
     super(scope, id);
     const retrySchedule = props.retryScheduleSeconds ?? DEFAULT_RETRY_DELAYS_SECONDS;
     const requestTimeoutMs = props.requestTimeoutMs ?? MAX_REQUEST_TIMEOUT_MS;
     const connectTimeoutMs = props.connectTimeoutMs ?? 5000;
-    validateProps(this, retrySchedule, requestTimeoutMs, connectTimeoutMs);
+    const deadlineMs = props.slowLane.deadlineMs ?? DEFAULT_SLOW_LANE_POLICY.deadlineMs;
+    validateProps(this, retrySchedule, requestTimeoutMs, connectTimeoutMs, deadlineMs);
 
     this.function = new WebhookFunction(this, 'Function', {
       handlerName: 'delivery-worker',
@@ -108,14 +133,19 @@ export class DeliveryWorker extends Construct {
         CONNECT_TIMEOUT_MS: String(connectTimeoutMs),
         ALLOW_HTTP_URLS: String(props.allowHttpUrls ?? false),
         ALLOW_PRIVATE_DESTINATIONS: String(props.allowPrivateDestinations ?? false),
+        FAST_LANE_DEADLINE_MS: String(deadlineMs),
+        SLOW_LANE_HOLD_SECONDS: String(props.slowLane.holdSeconds ?? DEFAULT_SLOW_LANE_POLICY.holdSeconds),
       },
     })
       .accessTable(props.table, DELIVERY_WORKER_TABLE_ACTIONS)
       .sendTo(props.deliveryQueue, 'DELIVERY_QUEUE_URL')
+      .sendTo(props.slowLane.queue, 'SLOW_LANE_QUEUE_URL')
       .sendTo(props.deliveryDeadLetterQueue, 'DELIVERY_DLQ_URL');
-    this.eventSourceMapping = this.function.consume(props.deliveryQueue, {
-      batchSize: props.batchSize ?? 10,
-      maxConcurrency: props.maxConcurrency ?? 20,
+    const batchSize = props.batchSize ?? 10;
+    this.eventSourceMapping = this.function.consume(props.deliveryQueue, { batchSize, maxConcurrency: props.maxConcurrency ?? 20 });
+    this.slowLaneEventSourceMapping = this.function.consume(props.slowLane.queue, {
+      batchSize,
+      maxConcurrency: props.slowLane.maxConcurrency ?? 5,
     });
   }
 }
@@ -125,6 +155,7 @@ const validateProps = (
   retrySchedule: readonly number[],
   requestTimeoutMs: number,
   connectTimeoutMs: number,
+  deadlineMs: number,
 ): void => {
   const where = scope.node.path;
   if (retrySchedule.length === 0 || retrySchedule.some((delay) => !Number.isFinite(delay) || delay < 0)) {
@@ -135,5 +166,8 @@ const validateProps = (
   }
   if (!Number.isInteger(connectTimeoutMs) || connectTimeoutMs < 1 || connectTimeoutMs > MAX_CONNECT_TIMEOUT_MS) {
     throw new Error(`${where}: connectTimeoutMs must be 1-${MAX_CONNECT_TIMEOUT_MS}, got ${connectTimeoutMs}`);
+  }
+  if (!Number.isInteger(deadlineMs) || deadlineMs < 1 || deadlineMs >= requestTimeoutMs) {
+    throw new Error(`${where}: slowLane.deadlineMs must be an integer from 1 to requestTimeoutMs - 1 (${requestTimeoutMs - 1}), got ${deadlineMs}`);
   }
 };

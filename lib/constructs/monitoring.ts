@@ -372,10 +372,11 @@ export class Monitoring extends Construct {
         this.platformMetric(MetricName.deadLettered, worker, 'Sum', 'DeadLettered'),
         this.platformMetric(MetricName.endpointsDisabled, worker, 'Sum', 'EndpointsDisabled'),
       ]),
-      graph('Endpoint circuits and rate limits: circuits opened, deliveries held or waiting for their slot', [
+      graph('Endpoint isolation: circuits opened, deliveries held, waiting for their rate-limit slot, moved to the slow lane', [
         this.platformMetric(MetricName.circuitsOpened, worker, 'Sum', 'CircuitsOpened'),
         this.platformMetric(MetricName.deliveriesHeld, worker, 'Sum', 'DeliveriesHeld'),
         this.platformMetric(MetricName.deliveriesThrottled, worker, 'Sum', 'DeliveriesThrottled'),
+        this.platformMetric(MetricName.deliveriesMovedToSlowLane, worker, 'Sum', 'DeliveriesMovedToSlowLane'),
       ]),
     );
     this.dashboard.addWidgets(

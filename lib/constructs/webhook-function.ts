@@ -24,11 +24,12 @@ const TABLE_WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamod
 export type TableItemAction = (typeof TABLE_READ_ACTIONS)[number] | (typeof TABLE_WRITE_ACTIONS)[number];
 
 /** The variables naming a queue to send to; each is set only by `sendTo`, together with the grant. */
-export type QueueUrlVariable = 'DELIVERY_QUEUE_URL' | 'DELIVERY_DLQ_URL' | 'REJECTED_EVENTS_QUEUE_URL';
+export type QueueUrlVariable = 'DELIVERY_QUEUE_URL' | 'SLOW_LANE_QUEUE_URL' | 'DELIVERY_DLQ_URL' | 'REJECTED_EVENTS_QUEUE_URL';
 /** Names only the grant methods set. */
 const INFRASTRUCTURE_VARIABLES: readonly string[] = [
   'TABLE_NAME',
   'DELIVERY_QUEUE_URL',
+  'SLOW_LANE_QUEUE_URL',
   'DELIVERY_DLQ_URL',
   'REJECTED_EVENTS_QUEUE_URL',
   'DYNAMODB_ENDPOINT',

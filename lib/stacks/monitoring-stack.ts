@@ -11,6 +11,7 @@ export interface MonitoringStackProps extends StackProps {
   /** The queues the router and the worker consume, from the stateful stack. */
   readonly eventsQueue: IQueue;
   readonly deliveryQueue: IQueue;
+  readonly slowLaneQueue: IQueue;
   /** Where messages end, from the stateful stack. */
   readonly eventsDeadLetterQueue: IQueue;
   readonly eventTargetDeadLetterQueue: IQueue;
@@ -34,17 +35,15 @@ export class MonitoringStack extends Stack {
     const { config } = props;
     const { maxOldestMessageAgeSeconds, minSuccessRatePercent, alarmEmail } = config.monitoring;
 
+    // Retries wait on the delivery queues for up to the schedule's longest delay: only past that is one stuck.
+    const deliveryQueueMaxAge = Duration.seconds(
+      deliveryQueueMaxAgeSeconds(config.delivery.retryScheduleSeconds, maxOldestMessageAgeSeconds),
+    );
     this.monitoring = new Monitoring(this, 'Monitoring', {
       workQueues: [
         { name: 'EventsQueue', queue: props.eventsQueue, maxOldestMessageAge: Duration.seconds(maxOldestMessageAgeSeconds) },
-        {
-          name: 'DeliveryQueue',
-          queue: props.deliveryQueue,
-          // Retries wait on the delivery queue for up to the schedule's longest delay: only past that is one stuck.
-          maxOldestMessageAge: Duration.seconds(
-            deliveryQueueMaxAgeSeconds(config.delivery.retryScheduleSeconds, maxOldestMessageAgeSeconds),
-          ),
-        },
+        { name: 'DeliveryQueue', queue: props.deliveryQueue, maxOldestMessageAge: deliveryQueueMaxAge },
+        { name: 'SlowLaneQueue', queue: props.slowLaneQueue, maxOldestMessageAge: deliveryQueueMaxAge },
       ],
       deadLetterQueues: [
         { name: 'EventsDeadLetterQueue', queue: props.eventsDeadLetterQueue },

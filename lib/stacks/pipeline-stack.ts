@@ -14,8 +14,9 @@ export interface PipelineStackProps extends StackProps {
   readonly eventsQueue: IQueue;
   /** Where the router puts invalid events, from the stateful stack. */
   readonly rejectedEventsQueue: IQueue;
-  /** The delivery queue and its dead-letter queue, from the stateful stack. */
+  /** The delivery queue, the slow lane's and their dead-letter queue, from the stateful stack. */
   readonly deliveryQueue: IQueue;
+  readonly slowLaneQueue: IQueue;
   readonly deliveryDeadLetterQueue: IQueue;
 }
 
@@ -45,6 +46,7 @@ export class PipelineStack extends Stack {
     this.worker = new DeliveryWorker(this, 'DeliveryWorker', {
       ...common,
       deliveryQueue: props.deliveryQueue,
+      slowLane: { queue: props.slowLaneQueue, ...config.delivery.slowLane },
       deliveryDeadLetterQueue: props.deliveryDeadLetterQueue,
       retryScheduleSeconds: config.delivery.retryScheduleSeconds,
       requestTimeoutMs: config.delivery.requestTimeoutMs,

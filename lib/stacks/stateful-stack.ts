@@ -23,6 +23,7 @@ export class StatefulStack extends Stack {
   readonly ingestion: EventIngestion;
   readonly eventBus: IEventBus;
   readonly deliveryQueue: Queue;
+  readonly slowLaneQueue: Queue;
   readonly deliveryDeadLetterQueue: Queue;
 
   constructor(scope: Construct, id: string, props: StatefulStackProps) {
@@ -43,6 +44,7 @@ export class StatefulStack extends Stack {
     this.table = store.table;
     this.eventBus = this.ingestion.eventBus;
     this.deliveryQueue = deliveries.queue;
+    this.slowLaneQueue = deliveries.slowLaneQueue;
     this.deliveryDeadLetterQueue = deliveries.deadLetterQueue;
 
     const outputs: [string, string, string][] = [
@@ -58,6 +60,7 @@ export class StatefulStack extends Stack {
       ],
       ['RejectedEventsQueueUrl', this.ingestion.rejectedEventsQueue.queueUrl, 'Events rejected as invalid, with reasons'],
       ['DeliveryQueueUrl', this.deliveryQueue.queueUrl, 'Deliveries to attempt'],
+      ['SlowLaneQueueUrl', this.slowLaneQueue.queueUrl, 'Deliveries to endpoints that answer slowly or not at all'],
       ['DeliveryDeadLetterQueueUrl', this.deliveryDeadLetterQueue.queueUrl, 'Deliveries that failed every attempt'],
     ];
     for (const [id, value, description] of outputs) new CfnOutput(this, id, { value, description });

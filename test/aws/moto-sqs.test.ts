@@ -133,6 +133,29 @@ describe('SqsDeliveryJobQueue', () => {
     expect(DeliveryJob.parse(parseBody(message!))).toEqual(job);
   });
 
+  it('puts each job on its lane’s queue: the slow lane’s jobs on the slow lane’s, the rest on the delivery queue', async () => {
+    const shared = await createQueue(sqs, 'jobs-shared-lane');
+    const slow = await createQueue(sqs, 'jobs-slow-lane');
+    const sharedJobs = [jobFor(), jobFor()];
+    const slowJobs = [{ ...jobFor(), lane: 'slow' as const }];
+
+    await new SqsDeliveryJobQueue(sqs, shared.url, slow.url).enqueue([sharedJobs[0]!, ...slowJobs, sharedJobs[1]!]);
+
+    const byId = (a: DeliveryJob, b: DeliveryJob) => a.deliveryId.localeCompare(b.deliveryId);
+    expect((await drain(sqs, shared)).map((message) => DeliveryJob.parse(parseBody(message))).sort(byId)).toEqual(sharedJobs);
+    expect((await drain(sqs, slow)).map((message) => DeliveryJob.parse(parseBody(message)))).toEqual(slowJobs);
+  });
+
+  it('refuses a slow lane’s job where there is no slow lane’s queue, queueing none of the batch', async () => {
+    const queue = await createQueue(sqs, 'jobs-no-slow-lane');
+    const slowJob = { ...jobFor(), lane: 'slow' as const };
+
+    const enqueue = new SqsDeliveryJobQueue(sqs, queue.url).enqueue([jobFor(), slowJob]);
+
+    await expect(enqueue).rejects.toThrow(`delivery job ${slowJob.deliveryId} is for the slow lane, which has no queue here`);
+    expect(await queueDepth(sqs, queue)).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
+  });
+
   it('fails loudly, naming the code, when SQS refuses an entry as the sender’s fault', async () => {
     const queue = await createQueue(sqs, 'jobs-refused');
 

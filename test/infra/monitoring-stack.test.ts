@@ -80,6 +80,11 @@ const workQueues = [
     deliveryQueueMaxAgeSeconds(config.delivery.retryScheduleSeconds, config.monitoring.maxOldestMessageAgeSeconds),
     platform.stateful.deliveryQueue,
   ],
+  [
+    'SlowLaneQueue',
+    deliveryQueueMaxAgeSeconds(config.delivery.retryScheduleSeconds, config.monitoring.maxOldestMessageAgeSeconds),
+    platform.stateful.slowLaneQueue,
+  ],
 ] as const;
 const deadLetterQueues = [
   ['EventsDeadLetterQueue', ingestion.eventsDeadLetterQueue],

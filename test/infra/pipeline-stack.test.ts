@@ -25,10 +25,11 @@ const importsFrom = (value: unknown, construct: IConstruct, attribute: 'Arn' | '
   new RegExp(attribute === 'Arn' ? `OutputFnGetAtt${logicalId(construct)}Arn` : `OutputRef${logicalId(construct)}`).test(
     JSON.stringify(value),
   );
-const mappingOf = (t: Template, fn: WebhookFunction) => {
-  const mappings = Object.values(t.findResources('AWS::Lambda::EventSourceMapping', {
-    Properties: { FunctionName: { Ref: logicalId(fn) } },
-  })) as Resource[];
+/** The mapping through which `fn` polls `queue` (the delivery queue unless given: the worker polls two). */
+const mappingOf = (t: Template, fn: WebhookFunction, queue?: IConstruct) => {
+  const mappings = (
+    Object.values(t.findResources('AWS::Lambda::EventSourceMapping', { Properties: { FunctionName: { Ref: logicalId(fn) } } })) as Resource[]
+  ).filter((mapping) => queue === undefined || importsFrom(mapping.Properties.EventSourceArn, queue, 'Arn'));
   expect(mappings).toHaveLength(1);
   return mappings[0]!.Properties;
 };
@@ -38,19 +39,28 @@ const functions = [
 ] as const;
 
 describe('event sources', () => {
-  it('polls the events queue for the router and the delivery queue for the worker, nothing else', () => {
-    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
+  it('polls the events queue for the router and both delivery lanes for the worker, nothing else', () => {
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 3);
 
-    expect(importsFrom(mappingOf(template, router.function).EventSourceArn, ingestion.eventsQueue, 'Arn')).toBe(true);
-    expect(importsFrom(mappingOf(template, worker.function).EventSourceArn, platform.stateful.deliveryQueue, 'Arn')).toBe(
-      true,
-    );
+    expect(mappingOf(template, router.function, ingestion.eventsQueue)).toBeDefined();
+    expect(mappingOf(template, worker.function, platform.stateful.deliveryQueue)).toBeDefined();
+    expect(mappingOf(template, worker.function, platform.stateful.slowLaneQueue)).toBeDefined();
+  });
+
+  it('gives the slow lane its own concurrency, so slow endpoints never take the shared lane’s', () => {
+    expect(mappingOf(template, worker.function, platform.stateful.slowLaneQueue)).toMatchObject({
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BatchSize: config.delivery.batchSize,
+      ScalingConfig: { MaximumConcurrency: config.delivery.slowLane.maxConcurrency },
+    });
+    expect(config.delivery.slowLane.maxConcurrency).toBe(5);
   });
 
   it.each(functions)('%s reports partial batch failures, with batch size and concurrency from the stage config', (name, fn) => {
     const settings = name === 'event router' ? config.router : config.delivery;
+    const queue = name === 'event router' ? ingestion.eventsQueue : platform.stateful.deliveryQueue;
 
-    expect(mappingOf(template, fn)).toMatchObject({
+    expect(mappingOf(template, fn, queue)).toMatchObject({
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       BatchSize: settings.batchSize,
       ScalingConfig: { MaximumConcurrency: settings.maxConcurrency },
@@ -62,22 +72,33 @@ describe('event sources', () => {
       bundle: false,
       config: {
         router: { batchSize: 3, maxConcurrency: 2 },
-        delivery: { batchSize: 5, maxConcurrency: 50, timeoutSeconds: 45, retryScheduleSeconds: [1, 30, 600] },
+        delivery: {
+          batchSize: 5,
+          maxConcurrency: 50,
+          timeoutSeconds: 45,
+          retryScheduleSeconds: [1, 30, 600],
+          slowLane: { deadlineMs: 500, holdSeconds: 60, maxConcurrency: 3 },
+        },
         deliveryQueue: { visibilityTimeoutSeconds: 270 },
       },
     });
     const tunedTemplate = Template.fromStack(tuned.pipeline);
 
-    expect(mappingOf(tunedTemplate, tuned.pipeline.router.function)).toMatchObject({
+    expect(mappingOf(tunedTemplate, tuned.pipeline.router.function, ingestion.eventsQueue)).toMatchObject({
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       BatchSize: 3,
       ScalingConfig: { MaximumConcurrency: 2 },
     });
-    expect(mappingOf(tunedTemplate, tuned.pipeline.worker.function)).toMatchObject({
+    expect(mappingOf(tunedTemplate, tuned.pipeline.worker.function, tuned.stateful.deliveryQueue)).toMatchObject({
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       BatchSize: 5,
       ScalingConfig: { MaximumConcurrency: 50 },
     });
+    expect(mappingOf(tunedTemplate, tuned.pipeline.worker.function, tuned.stateful.slowLaneQueue)).toMatchObject({
+      BatchSize: 5,
+      ScalingConfig: { MaximumConcurrency: 3 },
+    });
+    expect(variables(tunedTemplate, tuned.pipeline.worker.function)).toMatchObject({ FAST_LANE_DEADLINE_MS: '500', SLOW_LANE_HOLD_SECONDS: '60' });
     expect(fnProps(tunedTemplate, tuned.pipeline.worker.function).Timeout).toBe(45);
     expect(variables(tunedTemplate, tuned.pipeline.worker.function).RETRY_SCHEDULE).toBe('1,30,600');
   });
@@ -113,7 +134,15 @@ describe('environment', () => {
       CONNECT_TIMEOUT_MS: String(config.delivery.connectTimeoutMs),
       ALLOW_HTTP_URLS: 'false',
       ALLOW_PRIVATE_DESTINATIONS: 'false',
+      FAST_LANE_DEADLINE_MS: '2000',
+      SLOW_LANE_HOLD_SECONDS: '3600',
     });
+  });
+
+  it('refuses a slow lane deadline no shorter than the request timeout: it would never move a job', () => {
+    expect(() =>
+      buildPlatform({ bundle: false, config: { delivery: { requestTimeoutMs: 2000, slowLane: { deadlineMs: 2000 } } } }),
+    ).toThrow(/slowLane\.deadlineMs must be an integer from 1 to requestTimeoutMs - 1 \(1999\), got 2000/);
   });
 
   it('names in each function exactly the table and queues it is granted', () => {
@@ -122,6 +151,7 @@ describe('environment', () => {
 
     expect(importsFrom(worker_.TABLE_NAME, platform.stateful.table, 'Ref')).toBe(true);
     expect(importsFrom(worker_.DELIVERY_QUEUE_URL, platform.stateful.deliveryQueue, 'Ref')).toBe(true);
+    expect(importsFrom(worker_.SLOW_LANE_QUEUE_URL, platform.stateful.slowLaneQueue, 'Ref')).toBe(true);
     expect(importsFrom(worker_.DELIVERY_DLQ_URL, platform.stateful.deliveryDeadLetterQueue, 'Ref')).toBe(true);
     expect(worker_.REJECTED_EVENTS_QUEUE_URL).toBeUndefined();
 
@@ -129,6 +159,7 @@ describe('environment', () => {
     expect(importsFrom(router_.DELIVERY_QUEUE_URL, platform.stateful.deliveryQueue, 'Ref')).toBe(true);
     expect(importsFrom(router_.REJECTED_EVENTS_QUEUE_URL, ingestion.rejectedEventsQueue, 'Ref')).toBe(true);
     expect(router_.DELIVERY_DLQ_URL).toBeUndefined();
+    expect(router_.SLOW_LANE_QUEUE_URL).toBeUndefined();
     expect(router_.RETRY_SCHEDULE).toBeUndefined();
   });
 

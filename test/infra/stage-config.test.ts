@@ -23,6 +23,7 @@ describe('stage config', () => {
         memorySize: 256,
         requestTimeoutMs: 15_000,
         connectTimeoutMs: 5000,
+        slowLane: { deadlineMs: 2000, holdSeconds: 3600, maxConcurrency: 5 },
       },
       deliveryQueue: { visibilityTimeoutSeconds: 180, maxReceiveCount: 10 },
       monitoring: { maxOldestMessageAgeSeconds: 900, minSuccessRatePercent: 95 },

@@ -184,10 +184,11 @@ describe('every queue', () => {
     ingestion.eventsQueue,
     ingestion.rejectedEventsQueue,
     stack.deliveryQueue,
+    stack.slowLaneQueue,
     ...deadLetterQueues,
   ];
 
-  it('is one of the six the platform needs', () => {
+  it('is one of the seven the platform needs', () => {
     expect(Object.keys(queues).sort()).toEqual(allQueues.map(logicalId).sort());
   });
 

@@ -43,7 +43,8 @@ const setup = async () => {
     const { record, job } = makeDelivery(webhook, event, { now: at });
     const made = Array.from({ length: attempts }, (_, attempt) => ({ attempt: attempt + 1, at: at.toISOString(), durationMs: 5, statusCode: 500, error: 'http_5xx' }));
     await deliveries.createIfAbsent({ ...record, status: 'failed', lastError: 'http_5xx', attempts: made });
-    const last = { ...job, attempt: attempts, notBefore: at.getTime(), manual: true };
+    // Its last attempt was made in the slow lane, in a rate limit's send slot.
+    const last = { ...job, attempt: attempts, notBefore: at.getTime(), manual: true, lane: 'slow' as const, sendAt: at.getTime() };
     await sink.deadLetter({ job: last, attempts: made, lastError: 'http_5xx', at: at.toISOString() });
     return { record, job: last };
   };
@@ -93,8 +94,9 @@ it('redrives the selected entries as their next attempt with the schedule starte
     [2, 2],
   ]);
   const jobs = (await queuedJobs()).sort((x, y) => x.attempt - y.attempt);
-  const { notBefore: _a, manual: _aManual, ...aJob } = a.job;
-  const { notBefore: _b, manual: _bManual, ...bJob } = b.job;
+  // Onto the shared lane, without the due time, manual flag or send slot of the last attempt.
+  const { notBefore: _a, manual: _aManual, lane: _aLane, sendAt: _aSlot, ...aJob } = a.job;
+  const { notBefore: _b, manual: _bManual, lane: _bLane, sendAt: _bSlot, ...bJob } = b.job;
   expect(jobs).toEqual([
     { ...aJob, attempt: 4, scheduleOffset: 3 },
     { ...bJob, attempt: 12, scheduleOffset: 11 },

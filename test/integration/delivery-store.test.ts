@@ -115,6 +115,26 @@ describe('delivery store', () => {
     expect(second).toMatchObject({ kind: 'claimed', delivery: { status: 'retrying', attempts: [{ attempt: 1 }], createdAt: record.createdAt } });
   });
 
+  it('releases a claim so that the attempt can be claimed at once, but never once the attempt is made', async () => {
+    const record = delivery('wh_R');
+    const key = { tenantId: 'acme', webhookId: 'wh_R', deliveryId: record.id };
+    const claim = (attempt: number) => deliveries.claimAttempt(key, record.event, attempt, new Date(now + 45_000));
+    await deliveries.createIfAbsent(record);
+    await claim(1);
+
+    await deliveries.releaseClaim(key, 1);
+
+    expect(await claim(1)).toMatchObject({ kind: 'claimed' });
+    await deliveries.recordAttempt(key, { attempt: 1, at: record.createdAt, durationMs: 3, statusCode: 500, error: 'http_5xx' }, {
+      status: 'retrying',
+    });
+    await deliveries.releaseClaim(key, 1);
+    expect(await claim(1)).toEqual({ kind: 'made' });
+    await claim(2);
+    await deliveries.releaseClaim(key, 1); // another attempt's claim stays
+    expect(await claim(2)).toMatchObject({ kind: 'held' });
+  });
+
   it('hides deliveries past their retention even before TTL deletes them', async () => {
     const old = delivery('wh_D');
     await deliveries.createIfAbsent(old);

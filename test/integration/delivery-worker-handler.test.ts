@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { DynamoDeliveryRepository } from '../../functions/adapters/dynamodb/delivery.repository.js';
 import { DynamoWebhookRepository } from '../../functions/adapters/dynamodb/webhook.repository.js';
@@ -34,6 +34,7 @@ beforeAll(async () => {
     DYNAMODB_ENDPOINT: store.endpoint,
     SQS_ENDPOINT: sqsServer.endpoint,
     DELIVERY_QUEUE_URL: sqsServer.createQueue('handler-deliveries'),
+    SLOW_LANE_QUEUE_URL: sqsServer.createQueue('handler-deliveries-slow-lane'),
     DELIVERY_DLQ_URL: sqsServer.createQueue('handler-deliveries-dlq'),
     RETRY_SCHEDULE: String(RETRY_DELAY_SECONDS),
     CIRCUIT_FAILURE_THRESHOLD: '100', // all 20 failing deliveries are attempted, none held
@@ -85,4 +86,28 @@ it('spreads the retries of deliveries failing together by the schedule’s ±20 
     expect(wait).toBeLessThanOrEqual(RETRY_DELAY_SECONDS * 1.2);
   }
   expect(Math.max(...waits) - Math.min(...waits)).toBeGreaterThan(10); // 20 draws over a 240 s range
+});
+
+it('parks a record not yet due on the queue it came from, the slow lane’s included', async () => {
+  const webhook = makeWebhook('acme', `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/down`);
+  const { job } = makeDelivery(webhook, { id: `evt_${ulidIds.eventId()}`, type: 'order.created', timestamp: new Date().toISOString(), data: {} });
+  const queueUrl = process.env.SLOW_LANE_QUEUE_URL!;
+  const notDue = { ...job, lane: 'slow' as const, notBefore: Date.now() + 3_600_000 };
+  await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(notDue) }));
+  const receivedAt = Date.now();
+  const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, VisibilityTimeout: 3 }));
+  const [message] = Messages;
+
+  await handler({
+    Records: [
+      { messageId: message!.MessageId!, receiptHandle: message!.ReceiptHandle!, body: message!.Body!, eventSourceARN: sqsServer.queueArn('handler-deliveries-slow-lane') },
+    ],
+  } as SQSEvent);
+
+  // Past the receive's 3 s the record is still hidden: parked for the hour, on its own queue.
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, receivedAt + 4000 - Date.now())));
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+  );
+  expect(Attributes).toMatchObject({ ApproximateNumberOfMessages: '0', ApproximateNumberOfMessagesNotVisible: '1' });
 });

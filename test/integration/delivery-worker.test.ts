@@ -9,7 +9,12 @@ import { EmfDeliveryMetrics } from '../../functions/adapters/metrics/emf-deliver
 import { SqsDeadLetterSink, SqsDeliveryJobQueue } from '../../functions/adapters/sqs/delivery-queue.js';
 import type { DeliveryLogger, DeliveryMetrics, DeliveryRepository } from '../../functions/domain/delivery/delivery.ports.js';
 import { DeliveryJob } from '../../functions/contracts/delivery.schema.js';
-import { type CircuitBreakerPolicy, DeliveryWorker, MAX_PARK_SECONDS } from '../../functions/domain/delivery/delivery-worker.service.js';
+import {
+  type CircuitBreakerPolicy,
+  DeliveryWorker,
+  MAX_PARK_SECONDS,
+  type SlowLanePolicy,
+} from '../../functions/domain/delivery/delivery-worker.service.js';
 import { FanOut } from '../../functions/domain/delivery/fan-out.js';
 import { WebhookService } from '../../functions/domain/webhook.service.js';
 import { toWebhookView } from '../../functions/domain/webhook.js';
@@ -109,10 +114,12 @@ const newWorker = (options: {
   sender?: UndiciSender;
   /** Unless given, a threshold no test here reaches. */
   circuitBreaker?: CircuitBreakerPolicy;
+  /** Unless given, one lane. */
+  slowLane?: SlowLanePolicy & { queueUrl: string };
   random?: () => number;
 }) => {
   const sender = options.sender ?? createUndiciSender({ allowPrivateDestinations: true, allowHttp: true });
-  const jobs = new SqsDeliveryJobQueue(sqs, options.jobsQueueUrl);
+  const jobs = new SqsDeliveryJobQueue(sqs, options.jobsQueueUrl, options.slowLane?.queueUrl);
   const repositories = workerRepositories();
   const worker = new DeliveryWorker({
     ...repositories,
@@ -126,6 +133,7 @@ const newWorker = (options: {
     health: { disableAfterSeconds: 5 * 86_400, minFailures: options.minFailures ?? 10 },
     circuitBreaker: options.circuitBreaker ?? { failureThreshold: 1000, coolOffSeconds: 30, maxCoolOffSeconds: 600 },
     ...(options.random && { random: options.random }),
+    ...(options.slowLane && { slowLane: { deadlineMs: options.slowLane.deadlineMs, holdSeconds: options.slowLane.holdSeconds } }),
     fanOut: new FanOut({ webhooks: repositories.webhooks, jobs }),
     logger: options.logger ?? { info: () => undefined, warn: () => undefined },
     metrics: options.metrics ?? new EmfDeliveryMetrics('delivery-worker'),
@@ -181,6 +189,7 @@ const recorder = () => {
     circuitOpened: () => counted.push(['circuitOpened']),
     deliveryHeld: () => counted.push(['deliveryHeld']),
     deliveryThrottled: () => counted.push(['deliveryThrottled']),
+    deliveryMovedToSlowLane: () => counted.push(['deliveryMovedToSlowLane']),
   };
   return { logged, counted, logger, metrics };
 };
@@ -854,6 +863,136 @@ describe('the circuit breaker', () => {
     expect(breaker.posts()).toBe(3 + held.length);
     expect(breaker.outputs.logged).toContainEqual(expect.objectContaining({ message: 'circuit closed' }));
     await breaker.close();
+  });
+});
+
+describe('the slow lane', () => {
+  const holdSeconds = 600;
+  /** A worker whose shared lane waits 150 ms for an answer, a webhook at `path`, and both lanes' queues. */
+  const setup = async (path: string) => {
+    const name = uniqueName('lanes');
+    const sharedQueueUrl = sqsServer.createQueue(name);
+    const slowQueueUrl = sqsServer.createQueue(`${name}-slow`);
+    const outputs = recorder();
+    const { worker, close } = newWorker({
+      jobsQueueUrl: sharedQueueUrl,
+      deadLetterQueueUrl: sqsServer.createQueue(`${name}-dlq`),
+      retries: [60, 60],
+      slowLane: { deadlineMs: 150, holdSeconds, queueUrl: slowQueueUrl },
+      logger: outputs.logger,
+      metrics: outputs.metrics,
+      sender: createUndiciSender({ allowPrivateDestinations: true, allowHttp: true, requestTimeoutMs: 2000 }),
+    });
+    const webhooks = new DynamoWebhookRepository(store.db, store.tableName, clock);
+    const deliveries = new DynamoDeliveryRepository(store.db, store.tableName, clock);
+    const tenantId = `tenant${Math.random().toString(36).slice(2, 8)}`;
+    const endpoint = makeWebhook(tenantId, receiverUrl(path), { now: clock.now() });
+    await webhooks.create(endpoint);
+    const { record, job } = makeDelivery(endpoint, { id: `evt_${name}`, type: 'order.created', timestamp: clock.now().toISOString(), data: {} }, { now: clock.now() });
+    /** The jobs on a queue now, left on it. */
+    const queued = async (queueUrl: string) => {
+      const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 0 }));
+      return Messages.map((message) => DeliveryJob.parse(JSON.parse(message.Body!)));
+    };
+    const stored = async () => (await webhooks.get(tenantId, endpoint.id))!;
+    const key = { tenantId, webhookId: endpoint.id, deliveryId: record.id };
+    const posts = () => requests.filter((request) => request.url === path && request.headers['webhook-delivery-id'] === record.id);
+    return { worker, close, outputs, webhooks, deliveries, endpoint, job, key, queued, stored, posts, sharedQueueUrl, slowQueueUrl };
+  };
+
+  it('abandons a request unanswered at the deadline: not recorded, not counted as failed, its job on the slow lane, the endpoint there for the hold', async () => {
+    const lanes = await setup('/slow-ok'); // answers after 300 ms
+
+    expect(await lanes.worker.process(lanes.job)).toEqual({ kind: 'done' });
+
+    expect(lanes.posts()).toHaveLength(1);
+    expect(await lanes.deliveries.get(lanes.key)).toMatchObject({ status: 'pending', attempts: [] });
+    const stored = await lanes.stored();
+    expect(stored.slowLaneUntil).toBe(new Date(now + holdSeconds * 1000).toISOString());
+    expect(stored.failingSince).toBeUndefined();
+    expect(toWebhookView(stored).health).toEqual({ state: 'healthy', slowLaneUntil: stored.slowLaneUntil });
+    expect(await lanes.queued(lanes.sharedQueueUrl)).toEqual([]);
+    expect(await lanes.queued(lanes.slowQueueUrl)).toEqual([{ ...lanes.job, lane: 'slow' }]);
+    expect(lanes.outputs.counted).toEqual([['deliveryMovedToSlowLane']]);
+    expect(lanes.outputs.logged).toEqual([
+      {
+        level: 'warn',
+        message: 'delivery moved to the slow lane: no answer within the deadline',
+        fields: expect.objectContaining({ deliveryId: lanes.job.deliveryId, attempt: 1, deadlineMs: 150, durationMs: expect.any(Number) }),
+      },
+    ]);
+    await lanes.close();
+  });
+
+  it('waits for the answer in the slow lane, at once (the claim was released), with the same ids, and extends the hold on a slow answer', async () => {
+    const lanes = await setup('/slow-ok');
+    await lanes.worker.process(lanes.job);
+    now += 60_000;
+
+    const [moved] = await lanes.queued(lanes.slowQueueUrl);
+    expect(await lanes.worker.process(moved!)).toEqual({ kind: 'done' });
+
+    const delivery = await lanes.deliveries.get(lanes.key);
+    expect(delivery).toMatchObject({ status: 'succeeded', attempts: [expect.objectContaining({ attempt: 1, statusCode: 204 })] });
+    const ids = [lanes.job.event.id, lanes.job.deliveryId, '1'];
+    expect(lanes.posts().map(({ headers }) => [headers['webhook-id'], headers['webhook-delivery-id'], headers['webhook-attempt']])).toEqual([ids, ids]);
+    expect((await lanes.stored()).slowLaneUntil).toBe(new Date(now + holdSeconds * 1000).toISOString());
+    await lanes.close();
+  });
+
+  it('passes on unattempted the shared lane’s jobs of an endpoint in the slow lane, or with its circuit open', async () => {
+    const slow = await setup('/status/204');
+    await slow.webhooks.holdInSlowLane(slow.endpoint.tenantId, slow.endpoint.id, new Date(now + 1000).toISOString());
+    const open = await setup('/status/204');
+    const probeAt = new Date(now + 30_000).toISOString();
+    await open.webhooks.openCircuit(open.endpoint.tenantId, open.endpoint.id, { openedAt: clock.now().toISOString(), probeAt, coolOffSeconds: 30 });
+
+    for (const [lanes, reason] of [[slow, 'slow_endpoint'], [open, 'circuit_open']] as const) {
+      expect(await lanes.worker.process(lanes.job)).toEqual({ kind: 'done' });
+
+      expect(lanes.posts()).toEqual([]);
+      expect(await lanes.deliveries.get(lanes.key)).toBeUndefined();
+      expect(await lanes.queued(lanes.slowQueueUrl)).toEqual([{ ...lanes.job, lane: 'slow' }]);
+      expect(lanes.outputs.counted).toEqual([['deliveryMovedToSlowLane']]);
+      expect(lanes.outputs.logged).toEqual([
+        { level: 'info', message: 'delivery moved to the slow lane', fields: expect.objectContaining({ deliveryId: lanes.job.deliveryId, reason }) },
+      ]);
+      await lanes.close();
+    }
+  });
+
+  it('is left, with the circuit and the failure run, when the webhook moves to a new url', async () => {
+    const lanes = await setup('/slow-ok');
+    await lanes.worker.process(lanes.job);
+    await lanes.webhooks.recordFailure(lanes.endpoint.tenantId, lanes.endpoint.id, clock.now().toISOString());
+    await lanes.webhooks.openCircuit(lanes.endpoint.tenantId, lanes.endpoint.id, { openedAt: clock.now().toISOString(), probeAt: clock.now().toISOString(), coolOffSeconds: 30 });
+    const service = new WebhookService({ webhooks: lanes.webhooks, destinations: { check: async () => undefined }, clock, ids: ulidIds, secretOverlapSeconds: 86_400 });
+
+    await service.update(lanes.endpoint.tenantId, lanes.endpoint.id, { url: receiverUrl('/status/204') });
+
+    const moved = await lanes.stored();
+    for (const field of ['slowLaneUntil', 'circuit', 'failingSince', 'consecutiveFailures']) expect(moved).not.toHaveProperty(field);
+    expect(toWebhookView(moved).health).toEqual({ state: 'healthy' });
+    await lanes.close();
+  });
+
+  it('queues a retry on the lane its endpoint is in: the slow lane during the hold, the shared lane after it', async () => {
+    const lanes = await setup('/status/503');
+    const until = new Date(now + 1000).toISOString();
+    await lanes.webhooks.holdInSlowLane(lanes.endpoint.tenantId, lanes.endpoint.id, until);
+    const slowJob = { ...lanes.job, lane: 'slow' as const };
+
+    await lanes.worker.process(slowJob);
+    expect(await lanes.queued(lanes.slowQueueUrl)).toEqual([]); // delayed 60 s
+    now += 60_000;
+    const [retry] = await lanes.queued(lanes.slowQueueUrl);
+    expect(retry).toEqual({ ...slowJob, attempt: 2 });
+
+    await lanes.worker.process(retry!); // the hold has ended
+    now += 60_000;
+    expect(await lanes.queued(lanes.sharedQueueUrl)).toEqual([{ ...lanes.job, attempt: 3 }]);
+    expect(lanes.posts()).toHaveLength(2);
+    await lanes.close();
   });
 });
 

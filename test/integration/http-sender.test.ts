@@ -190,6 +190,45 @@ describe('undici sender against real local servers', () => {
     expect(result.durationMs).toBeLessThan(2000);
   });
 
+  describe('a deadline for the answer (the shared lane’s)', () => {
+    it("abandons a request with no answer by then as 'cut_off', not as a failure", async () => {
+      const server = await serve((_req, res) => {
+        setTimeout(() => res.end('too late'), 3000).unref();
+      });
+      const client = sender({ requestTimeoutMs: 2000 });
+
+      const result = await client.send({ ...post(`${server.origin}/hook`), deadlineMs: 200 });
+
+      expect(result.kind).toBe('cut_off');
+      expect(result.durationMs).toBeGreaterThanOrEqual(150);
+      expect(result.durationMs).toBeLessThan(1500);
+    });
+
+    it('returns an answer that came in time, even when its body is still arriving at the deadline', async () => {
+      const server = await serve((_req, res) => {
+        res.writeHead(200);
+        res.write('first part');
+        setTimeout(() => res.end(', the rest'), 600).unref();
+      });
+      const client = sender({ requestTimeoutMs: 2000 });
+
+      const result = await client.send({ ...post(`${server.origin}/hook`), deadlineMs: 200 });
+
+      expect(result).toMatchObject({ kind: 'response', statusCode: 200, bodySnippet: 'first part, the rest' });
+    });
+
+    it("leaves the request to the sender's own timeout when the deadline is not shorter", async () => {
+      const server = await serve((_req, res) => {
+        setTimeout(() => res.end('too late'), 3000).unref();
+      });
+      const client = sender({ requestTimeoutMs: 300 });
+
+      const result = await client.send({ ...post(`${server.origin}/hook`), deadlineMs: 300 });
+
+      expect(result).toMatchObject({ kind: 'error', errorClass: 'timeout', message: 'request timed out after 300 ms' });
+    });
+  });
+
   it("classifies a refused connection as 'connection'", async () => {
     const port = await closedPort();
     const client = sender();

@@ -10,7 +10,7 @@ const admin = (dataDir: string, ...args: string[]) => runAdminCli(args, { DATA_D
 
 const get = (url: string, key: string) => fetch(url, { headers: { 'x-api-key': key } });
 const webhookHealth = async (platformUrl: string, id: string) =>
-  ((await (await get(`${platformUrl}/v1/webhooks/${id}`, 'k')).json()) as { health: { state: string } }).health;
+  ((await (await get(`${platformUrl}/v1/webhooks/${id}`, 'k')).json()) as { health: { state: string; slowLaneUntil?: string } }).health;
 const ORDER = { orderId: 'o', customerId: 'c', total: { amount: 1, currency: 'EUR' }, lines: [{ sku: 's', quantity: 1 }] };
 const post = (url: string, key: string, body: unknown) =>
   fetch(url, { method: 'POST', headers: { 'x-api-key': key, 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -196,6 +196,58 @@ describe('local mode', () => {
       await eventually(async () => (await webhookHealth(platform.url, hanging)).state === 'healthy' || undefined, 10_000, 'the circuit closed');
       const answeredTwice = seen.filter((entry) => entry.path === '/hangs' && entry.answered).length - 60;
       expect(answeredTwice).toBe(0);
+    } finally {
+      events.destroy();
+      await platform.stop();
+      receiver.closeAllConnections();
+      await new Promise((resolve) => receiver.close(resolve));
+    }
+  });
+
+  it('moves a slow endpoint’s deliveries to the slow lane, which delivers every one, while others flow', async () => {
+    const seen: { path: string; deliveryId: string; answered: boolean }[] = [];
+    const receiver = createServer((request, response) => {
+      const entry = { path: request.url ?? '', deliveryId: String(request.headers['webhook-delivery-id']), answered: false };
+      seen.push(entry);
+      const answer = () => {
+        entry.answered = !response.destroyed;
+        response.end('ok');
+      };
+      if (request.url === '/slow') setTimeout(answer, 800); // slower than the shared lane's deadline, within the timeout
+      else answer();
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const platform = await startPlatformProcess({ DEV_API_KEY: 'k', REQUEST_TIMEOUT_MS: '3000', FAST_LANE_DEADLINE_MS: '300' });
+    const events = new EventBridgeClient({ region: 'us-east-1', endpoint: platform.url, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+    try {
+      const base = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+      const create = async (path: string, probe: string) =>
+        ((await (await post(`${platform.url}/v1/webhooks`, 'k', { url: `${base}${path}`, events: ['order.created'], filters: { probe: [probe] } })).json()) as { id: string }).id;
+      const slow = await create('/slow', 'slow');
+      const healthy = await create('/ok', 'healthy');
+      const publish = async (probe: string, count: number) => {
+        for (let first = 0; first < count; first += 10) {
+          const entries = Array.from({ length: Math.min(10, count - first) }, (_, index) => ({
+            Source: 'com.example.shop',
+            DetailType: 'order.created',
+            Detail: JSON.stringify({ tenantId: 'dev', id: `evt-${probe}-${first + index}`, attributes: { probe }, data: ORDER }),
+          }));
+          expect((await events.send(new PutEventsCommand({ Entries: entries }))).FailedEntryCount).toBe(0);
+        }
+      };
+      const answered = (path: string) => new Set(seen.filter((entry) => entry.path === path && entry.answered).map((entry) => entry.deliveryId));
+
+      await publish('slow', 30);
+      await publish('healthy', 20);
+
+      await eventually(async () => answered('/ok').size === 20 || undefined, 30_000, 'every healthy delivery');
+      await eventually(async () => answered('/slow').size === 30 || undefined, 60_000, 'every slow delivery, through the slow lane');
+      const health = await webhookHealth(platform.url, slow);
+      expect(health.state).toBe('healthy');
+      expect(Date.parse(health.slowLaneUntil!)).toBeGreaterThan(Date.now());
+      expect((await webhookHealth(platform.url, healthy)).slowLaneUntil).toBeUndefined();
+      // Abandoned requests were sent again in the slow lane, under the same delivery id; no other repeats.
+      expect(seen.filter((entry) => entry.path === '/ok')).toHaveLength(20);
     } finally {
       events.destroy();
       await platform.stop();

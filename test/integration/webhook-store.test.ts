@@ -122,6 +122,22 @@ describe('webhook store', () => {
     expect((await repository.get('acme', original.id))?.name).toBe('first');
   });
 
+  it('holds a webhook in the slow lane until a time, extended only by a later one, and not once it is gone', async () => {
+    const original = webhook();
+    await repository.create(original);
+    const at = (seconds: number) => new Date(now + seconds * 1000).toISOString();
+
+    expect(await repository.holdInSlowLane('acme', original.id, at(600))).toBe(true);
+    expect(await repository.holdInSlowLane('acme', original.id, at(300))).toBe(false);
+    expect((await repository.get('acme', original.id))?.slowLaneUntil).toBe(at(600));
+    expect(await repository.holdInSlowLane('acme', original.id, at(900))).toBe(true);
+    expect((await repository.get('acme', original.id))?.slowLaneUntil).toBe(at(900));
+
+    await repository.delete('acme', original.id);
+    expect(await repository.holdInSlowLane('acme', original.id, at(1200))).toBe(false);
+    expect(await repository.get('acme', original.id)).toBeUndefined();
+  });
+
   it('releases the old url’s pairs when a webhook moves to a new url', async () => {
     const original = webhook({ url: 'https://old.example.com/hook' });
     await repository.create(original);

@@ -152,6 +152,23 @@ export class DynamoDeliveryRepository implements DeliveryRepository {
     return { kind: 'held', until: new Date(Math.max(Number(item[CLAIM_EXPIRES_AT]), now.getTime() + 1000)) };
   }
 
+  async releaseClaim(key: DeliveryKey, attempt: number): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: itemKeys.delivery(key.tenantId, key.webhookId, key.deliveryId),
+          UpdateExpression: 'REMOVE #claimedAttempt, #claimExpiresAt',
+          ConditionExpression: '#claimedAttempt = :attempt AND size(attempts) < :attempt',
+          ExpressionAttributeNames: { '#claimedAttempt': CLAIMED_ATTEMPT, '#claimExpiresAt': CLAIM_EXPIRES_AT },
+          ExpressionAttributeValues: { ':attempt': attempt },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+    }
+  }
+
   async recordAttempt(key: DeliveryKey, attempt: DeliveryAttempt, progress: DeliveryProgress): Promise<void> {
     await this.update(key, progress, {
       expression: 'attempts = list_append(if_not_exists(attempts, :none), :attempt)',

@@ -210,6 +210,16 @@ export class DynamoWebhookRepository implements WebhookRepository {
     });
   }
 
+  holdInSlowLane(tenantId: string, id: string, until: string): Promise<boolean> {
+    return this.conditionalUpdate({
+      TableName: this.tableName,
+      Key: itemKeys.webhook(tenantId, id),
+      UpdateExpression: 'SET slowLaneUntil = :until',
+      ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(slowLaneUntil) OR slowLaneUntil < :until)',
+      ExpressionAttributeValues: { ':until': until },
+    });
+  }
+
   /** Sets the circuit (a map attribute) of an existing webhook when `condition` holds. */
   private setCircuit(tenantId: string, id: string, circuit: Circuit, options: { condition: string }): Promise<boolean> {
     return this.conditionalUpdate({

@@ -116,6 +116,15 @@ export function createUndiciSender(options: UndiciSenderOptions = {}): UndiciSen
     const timeoutReason = new RequestTimeoutError(requestTimeoutMs);
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(timeoutReason), requestTimeoutMs);
+    // The caller's deadline for an answer (the status line), when it comes before the timeout: a cut-off, not a failure.
+    let cutOff = false;
+    const deadline =
+      request.deadlineMs !== undefined && request.deadlineMs < requestTimeoutMs
+        ? setTimeout(() => {
+            cutOff = true;
+            controller.abort(new Error(`no answer within ${request.deadlineMs} ms`));
+          }, request.deadlineMs)
+        : undefined;
 
     try {
       let response: Dispatcher.ResponseData;
@@ -131,7 +140,10 @@ export function createUndiciSender(options: UndiciSenderOptions = {}): UndiciSen
       } catch (error) {
         const blocked = [...errorChain(error)].find(isDestinationBlockedError);
         if (blocked) return failed('destination_blocked', blocked.message);
+        if (cutOff) return { kind: 'cut_off', durationMs: elapsed() };
         return failed(classify(error, timeoutReason), describeError(error));
+      } finally {
+        clearTimeout(deadline);
       }
 
       // The status is the receiver's answer; a body that fails or stalls after it only shortens the snippet.

@@ -58,6 +58,10 @@ export class EmfDeliveryMetrics implements DeliveryMetrics {
     this.metrics.addMetric(MetricName.deliveriesThrottled, MetricUnit.Count, 1);
   }
 
+  deliveryMovedToSlowLane(): void {
+    this.metrics.addMetric(MetricName.deliveriesMovedToSlowLane, MetricUnit.Count, 1);
+  }
+
   /** Writes the metrics stored during this invocation as one EMF line. */
   flush(): void {
     if (this.metrics.hasStoredMetrics()) this.metrics.publishStoredMetrics();

@@ -4,20 +4,38 @@ import type { DeadLetterSink, DeliveryJobQueue, RejectedEventSink } from '../../
 
 const SQS_BATCH_LIMIT = 10;
 
-/** Delivery jobs as messages on the delivery queue, sent ten per request. */
+/**
+ * Delivery jobs as messages on the delivery queue, or the slow lane's queue for jobs of the slow lane, sent ten
+ * per request. Only the delivery worker queues jobs for the slow lane, and only it is given that queue.
+ */
 export class SqsDeliveryJobQueue implements DeliveryJobQueue {
   constructor(
     private readonly sqs: SQSClient,
     private readonly queueUrl: string,
+    private readonly slowLaneQueueUrl?: string,
   ) {}
 
   async enqueue(jobs: readonly DeliveryJob[], delaySeconds = 0): Promise<void> {
-    const batches: DeliveryJob[][] = [];
-    for (let offset = 0; offset < jobs.length; offset += SQS_BATCH_LIMIT) batches.push(jobs.slice(offset, offset + SQS_BATCH_LIMIT));
-    await Promise.all(batches.map((batch) => this.sendBatch(batch, delaySeconds)));
+    const batches: { queueUrl: string; jobs: DeliveryJob[] }[] = [];
+    for (const [queueUrl, laneJobs] of this.byQueue(jobs)) {
+      for (let offset = 0; offset < laneJobs.length; offset += SQS_BATCH_LIMIT) {
+        batches.push({ queueUrl, jobs: laneJobs.slice(offset, offset + SQS_BATCH_LIMIT) });
+      }
+    }
+    await Promise.all(batches.map((batch) => this.sendBatch(batch.queueUrl, batch.jobs, delaySeconds)));
   }
 
-  private async sendBatch(jobs: readonly DeliveryJob[], delaySeconds: number): Promise<void> {
+  private byQueue(jobs: readonly DeliveryJob[]): Map<string, DeliveryJob[]> {
+    const queues = new Map<string, DeliveryJob[]>();
+    for (const job of jobs) {
+      const queueUrl = job.lane === 'slow' ? this.slowLaneQueueUrl : this.queueUrl;
+      if (queueUrl === undefined) throw new Error(`delivery job ${job.deliveryId} is for the slow lane, which has no queue here`);
+      queues.set(queueUrl, [...(queues.get(queueUrl) ?? []), job]);
+    }
+    return queues;
+  }
+
+  private async sendBatch(queueUrl: string, jobs: readonly DeliveryJob[], delaySeconds: number): Promise<void> {
     let pending = jobs.map((job, index) => ({
       Id: String(index),
       MessageBody: JSON.stringify(job),
@@ -25,7 +43,7 @@ export class SqsDeliveryJobQueue implements DeliveryJobQueue {
       MessageAttributes: { eventType: { DataType: 'String', StringValue: job.event.type } },
     }));
     for (let attempt = 0; pending.length > 0; attempt += 1) {
-      const { Failed = [] } = await this.sqs.send(new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: pending }));
+      const { Failed = [] } = await this.sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: pending }));
       if (Failed.length === 0) return;
       const senderFault = Failed.find((failure) => failure.SenderFault);
       if (senderFault || attempt >= 3) {

@@ -59,7 +59,8 @@ export class DeadLetterRedrive {
     for (const entry of selected) {
       const key = { tenantId: entry.job.tenantId, webhookId: entry.job.webhookId, deliveryId: entry.job.deliveryId };
       const attemptsMade = (await this.deps.deliveries.get(key))?.attempts.length ?? entry.job.attempt;
-      const { notBefore: _dueTime, manual: _manual, ...job } = entry.job;
+      // Onto the shared lane: the worker passes it on to the slow lane if its endpoint is still there.
+      const { notBefore: _dueTime, manual: _manual, lane: _lane, sendAt: _slot, ...job } = entry.job;
       await this.deps.jobs.enqueue([{ ...job, attempt: attemptsMade + 1, scheduleOffset: attemptsMade }]);
       await this.deps.deliveries.updateProgress(key, { status: 'pending' }).catch(() => undefined);
       await this.deps.source.remove([entry]);

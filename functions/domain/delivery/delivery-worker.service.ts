@@ -17,7 +17,7 @@ import type {
 } from './delivery.ports.js';
 import { nextRetryDelaySeconds, parseRetryAfter, type RetryPolicy } from './retry-policy.js';
 import type { SendResult, WebhookSender } from './sender.port.js';
-import { type Circuit, signingSecrets, type WebhookRecord } from '../webhook.js';
+import { type Circuit, inSlowLane, signingSecrets, type WebhookRecord } from '../webhook.js';
 import type { FanOut } from './fan-out.js';
 import { deliveryHeaders } from './signing.js';
 
@@ -60,6 +60,16 @@ export interface CircuitBreakerPolicy {
 
 export const DEFAULT_CIRCUIT_BREAKER_POLICY: CircuitBreakerPolicy = { failureThreshold: 5, coolOffSeconds: 30, maxCoolOffSeconds: 600 };
 
+/** The slow lane's settings: see DeliveryWorker. */
+export interface SlowLanePolicy {
+  /** How long a request of the shared lane waits for an answer before its job moves to the slow lane. */
+  readonly deadlineMs: number;
+  /** How long an endpoint stays in the slow lane after its last answer slower than the deadline. */
+  readonly holdSeconds: number;
+}
+
+export const DEFAULT_SLOW_LANE_POLICY: SlowLanePolicy = { deadlineMs: 2000, holdSeconds: 3600 };
+
 /** Whether a job may be attempted now, as far as its endpoint's circuit goes. */
 type Gate =
   | { readonly kind: 'closed' }
@@ -86,6 +96,14 @@ type Verdict =
  * time one job (the first to take the probe) is attempted: a success closes the circuit, a failure doubles the
  * cool-off (up to `maxCoolOffSeconds`). Probes are real attempts, so the retry schedule and auto-disable keep
  * their meaning.
+ *
+ * Slow lane: a request of the shared lane that has no answer within `slowLane.deadlineMs` is abandoned, and its
+ * job moves, neither recorded nor counted as failed, to the slow lane's queue, whose consumer has concurrency of its
+ * own and waits for the full request timeout. The endpoint stays in the slow lane for `holdSeconds` after its last
+ * answer slower than the deadline, and for as long as its circuit is open: the jobs of the shared lane for it are
+ * passed on to the slow lane unattempted. So no request of the shared lane lasts longer than the deadline, and a slow
+ * or hanging endpoint holds up only the slow lane. The abandoned request may still reach the receiver: the slow
+ * lane's attempt then repeats it, with the same delivery id and `webhook-id`.
  */
 export class DeliveryWorker {
   constructor(
@@ -101,6 +119,7 @@ export class DeliveryWorker {
         | 'takeProbe'
         | 'advanceSendSlot'
         | 'restartSendSlots'
+        | 'holdInSlowLane'
       >;
       readonly deliveries: DeliveryRepository;
       readonly jobs: DeliveryJobQueue;
@@ -113,6 +132,8 @@ export class DeliveryWorker {
       /** Auto-disable: a webhook whose every attempt failed for this long, with at least this many failures. */
       readonly health: { readonly disableAfterSeconds: number; readonly minFailures: number };
       readonly circuitBreaker: CircuitBreakerPolicy;
+      /** Without it, there is one lane, and requests wait for the sender's timeout. */
+      readonly slowLane?: SlowLanePolicy;
       /** Delivers the platform's operational events (webhook.disabled, delivery.exhausted). */
       readonly fanOut: Pick<FanOut, 'deliver'>;
       readonly logger: DeliveryLogger;
@@ -131,11 +152,18 @@ export class DeliveryWorker {
     const key: DeliveryKey = { tenantId: job.tenantId, webhookId: job.webhookId, deliveryId: job.deliveryId };
     const fields = { ...key, eventId: job.event.id, eventType: job.event.type, attempt: job.attempt };
     const webhook = await this.deps.webhooks.get(job.tenantId, job.webhookId);
+    const { slowLane } = this.deps;
+    if (slowLane && job.lane === undefined && webhook?.enabled && inSlowLane(webhook, now)) {
+      await this.deps.jobs.enqueue([{ ...job, lane: 'slow' }]);
+      this.deps.metrics.deliveryMovedToSlowLane();
+      this.deps.logger.info('delivery moved to the slow lane', { ...fields, reason: webhook.circuit ? 'circuit_open' : 'slow_endpoint' });
+      return { kind: 'done' };
+    }
     // Held before it is claimed: a held job is not an attempt, so nothing is recorded or counted as failed.
     const gate: Gate = webhook?.enabled ? await this.circuitGate(webhook, now) : { kind: 'closed' };
     if (gate.kind === 'held') {
       const spreadSeconds = (this.deps.random ?? Math.random)() * gate.coolOffSeconds;
-      const heldUntil = await this.requeue(withoutSendSlot(job), (gate.untilMs - now.getTime()) / 1000 + spreadSeconds, now);
+      const heldUntil = await this.requeue(this.onLane(withoutSendSlot(job), webhook, now), (gate.untilMs - now.getTime()) / 1000 + spreadSeconds, now);
       this.deps.metrics.deliveryHeld();
       this.deps.logger.info('delivery held: circuit open', { ...fields, heldUntil: new Date(heldUntil).toISOString() });
       return { kind: 'done' };
@@ -147,7 +175,7 @@ export class DeliveryWorker {
       webhook?.enabled && webhook.rateLimitPerSecond !== undefined ? (reserved ?? (await this.reserveSendSlot(webhook, now))) : undefined;
     if (sendAt !== undefined && sendAt - now.getTime() > MAX_SEND_SLOT_WAIT_MS) {
       // Back in whole seconds (SQS's delay), a little before its slot: the worker waits out the rest.
-      await this.requeue({ ...job, sendAt }, Math.floor((sendAt - now.getTime()) / 1000), now);
+      await this.requeue(this.onLane({ ...job, sendAt }, webhook, now), Math.floor((sendAt - now.getTime()) / 1000), now);
       this.deps.metrics.deliveryThrottled();
       return { kind: 'done' };
     }
@@ -186,9 +214,12 @@ export class DeliveryWorker {
     }
     const body = JSON.stringify(job.event);
     const timestampSeconds = Math.floor(now.getTime() / 1000);
+    // The shared lane's requests have a deadline; the slow lane's wait for the sender's timeout.
+    const deadlineMs = slowLane && job.lane === undefined ? slowLane.deadlineMs : undefined;
     const result = await this.deps.sender.send({
       url: webhook.url,
       body,
+      ...(deadlineMs !== undefined && { deadlineMs }),
       headers: deliveryHeaders({
         secrets: signingSecrets(webhook, now),
         eventId: job.event.id,
@@ -198,6 +229,24 @@ export class DeliveryWorker {
         body,
       }),
     });
+    if (result.kind === 'cut_off') {
+      if (!slowLane) throw new Error('the sender cut off a request that had no deadline');
+      // Released before the move: the slow lane's copy claims the attempt at once instead of waiting for the claim.
+      await this.holdInSlowLane(webhook, slowLane, now);
+      await this.deps.deliveries.releaseClaim(key, job.attempt);
+      await this.deps.jobs.enqueue([{ ...withoutSendSlot(job), lane: 'slow' }]);
+      this.deps.metrics.deliveryMovedToSlowLane();
+      this.deps.logger.warn('delivery moved to the slow lane: no answer within the deadline', {
+        ...fields,
+        deadlineMs,
+        durationMs: Math.round(result.durationMs),
+      });
+      return { kind: 'done' };
+    }
+    // Each answer slower than the shared lane's deadline keeps the endpoint in the slow lane for another hold.
+    if (slowLane && job.lane === 'slow' && result.durationMs > slowLane.deadlineMs) {
+      await this.holdInSlowLane(webhook, slowLane, now);
+    }
     const verdict = judge(result, now);
     const attempt: DeliveryAttempt = {
       attempt: job.attempt,
@@ -256,7 +305,7 @@ export class DeliveryWorker {
       await this.deps.deliveries.recordAttempt(key, attempt, { status: 'failed', lastError: verdict.error });
       return { kind: 'done' };
     }
-    const dueAt = await this.requeue({ ...withoutSendSlot(job), attempt: job.attempt + 1 }, delaySeconds, now);
+    const dueAt = await this.requeue(this.onLane({ ...withoutSendSlot(job), attempt: job.attempt + 1 }, webhook, now), delaySeconds, now);
     this.deps.metrics.retryScheduled();
     await this.deps.deliveries.recordAttempt(key, attempt, {
       status: 'retrying',
@@ -279,6 +328,17 @@ export class DeliveryWorker {
     }
     const next = await this.deps.webhooks.advanceSendSlot(webhook.tenantId, webhook.id, intervalMs);
     return Math.max((next ?? now.getTime()) - intervalMs, now.getTime());
+  }
+
+  private async holdInSlowLane(webhook: WebhookRecord, slowLane: SlowLanePolicy, now: Date): Promise<void> {
+    const until = new Date(now.getTime() + slowLane.holdSeconds * 1000).toISOString();
+    await this.deps.webhooks.holdInSlowLane(webhook.tenantId, webhook.id, until);
+  }
+
+  /** The job on the lane its webhook is in at `now`. */
+  private onLane(job: DeliveryJob, webhook: WebhookRecord | undefined, now: Date): DeliveryJob {
+    const { lane: _previous, ...rest } = job;
+    return this.deps.slowLane && webhook && inSlowLane(webhook, now) ? { ...rest, lane: 'slow' } : rest;
   }
 
   /** Queues `job` to be made `delaySeconds` from now: with SQS's delay up to 15 minutes, beyond with its due time. */
@@ -422,7 +482,7 @@ const failureReason = (error: string): FailureReason =>
   error === 'destination_blocked' ? 'blocked' : (FailureReason.find((reason) => reason === error) ?? 'connection');
 
 /** What an HTTP result means for the delivery. */
-const judge = (result: SendResult, now: Date): Verdict => {
+const judge = (result: Exclude<SendResult, { kind: 'cut_off' }>, now: Date): Verdict => {
   if (result.kind === 'error') return { kind: 'failed', error: result.errorClass };
   const status = result.statusCode;
   if (status >= 200 && status < 300) return { kind: 'delivered' };

@@ -55,6 +55,11 @@ export interface DeliveryRepository {
    * `event`: the first claim is what records a fanned-out delivery.
    */
   claimAttempt(key: DeliveryKey, event: WebhookPayload, attempt: number, until: Date): Promise<AttemptClaim>;
+  /**
+   * Gives up the caller's claim on attempt `attempt` without recording it (the job moves to another lane), so the
+   * next copy claims it at once instead of waiting for the claim to lapse. Nothing happens once the attempt is made.
+   */
+  releaseClaim(key: DeliveryKey, attempt: number): Promise<void>;
   /** Appends an attempt and moves the delivery on. */
   recordAttempt(key: DeliveryKey, attempt: DeliveryAttempt, progress: DeliveryProgress): Promise<void>;
   /** Moves the delivery on without an attempt (webhook gone, manual retry queued). */
@@ -73,9 +78,12 @@ export interface PublishedEventLedger {
   firstPublication(tenantId: string, eventId: string, timestamp: string): Promise<string>;
 }
 
-/** The delivery queue: one message per attempt. */
+/** The delivery queues, shared and slow lane: one message per attempt. */
 export interface DeliveryJobQueue {
-  /** Queues jobs, each visible after `delaySeconds` (at most the queue's own maximum; see DeliveryJob.notBefore). */
+  /**
+   * Queues jobs, each on its lane's queue (DeliveryJob.lane), visible after `delaySeconds` (at most the queue's own
+   * maximum; see DeliveryJob.notBefore).
+   */
   enqueue(jobs: readonly DeliveryJob[], delaySeconds?: number): Promise<void>;
 }
 
@@ -110,4 +118,6 @@ export interface DeliveryMetrics {
   deliveryHeld(): void;
   /** A job was queued again to wait for its send slot under the webhook's rate limit. */
   deliveryThrottled(): void;
+  /** A job went to the slow lane: its endpoint is in it, or left the job unanswered past the shared lane's deadline. */
+  deliveryMovedToSlowLane(): void;
 }

@@ -6,6 +6,11 @@ export interface OutboundRequest {
   readonly url: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string;
+  /**
+   * Give up on an answer after this long, when it is shorter than the sender's own timeout: the result is then
+   * `cut_off`, which is no failure of the receiver's.
+   */
+  readonly deadlineMs?: number;
 }
 
 /** Why a request got no HTTP response. */
@@ -32,7 +37,9 @@ export type SendResult =
       readonly errorClass: TransportErrorClass;
       readonly message: string;
       readonly durationMs: number;
-    };
+    }
+  /** No answer within the request's `deadlineMs`; the request was abandoned, and the receiver may still act on it. */
+  | { readonly kind: 'cut_off'; readonly durationMs: number };
 
 export interface WebhookSender {
   /** Never throws for receiver-side problems: they are results. Redirects are never followed. */

@@ -80,6 +80,7 @@ const setupMemory = (sinkUrl: string, webhookCount: number) => {
       return record.attempts.length >= attempt ? { kind: 'made' } : { kind: 'claimed', delivery: record };
     },
     list: async () => ({ items: [] }),
+    releaseClaim: async () => undefined,
     recordAttempt: async (key, attempt, progress) => {
       const record = records.get(keyOf(key));
       if (!record) throw new Error('no such delivery');
@@ -103,6 +104,7 @@ const setupMemory = (sinkUrl: string, webhookCount: number) => {
       takeProbe: async () => false,
       advanceSendSlot: async () => undefined,
       restartSendSlots: async () => false,
+      holdInSlowLane: async () => false,
     },
     deliveries,
     jobs: { enqueue: async () => undefined },
