@@ -51,6 +51,8 @@ export interface WebhookRepository {
    * false when it is gone or already held longer.
    */
   holdInSlowLane(tenantId: string, id: string, until: string): Promise<boolean>;
+  /** Sends the webhook's deliveries back to the shared lane (an answer in the slow lane came within the deadline). */
+  leaveSlowLane(tenantId: string, id: string): Promise<void>;
 }
 
 export interface Clock {

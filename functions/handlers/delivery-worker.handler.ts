@@ -13,7 +13,7 @@ import { USER_AGENT } from '../domain/delivery/signing.js';
 import { MetricService } from '../contracts/metrics.js';
 import { circuitBreakerPolicy, parsePipelineEnvironment, slowLanePolicy } from './config.js';
 import { createLogger } from './logger.js';
-import { type ParkRecord, parkWithVisibilityTimeout, processSqsBatch } from './sqs-batch.js';
+import { parkOnSourceQueue, processSqsBatch } from './sqs-batch.js';
 import { createDocumentClientFor, createSqsClientFor, systemClock } from './wiring.js';
 
 const env = parsePipelineEnvironment();
@@ -53,17 +53,10 @@ const worker = new DeliveryWorker({
   metrics,
 });
 
-const parkers = [env.DELIVERY_QUEUE_URL, env.SLOW_LANE_QUEUE_URL]
-  .filter((url) => url !== undefined)
-  .map((url) => ({ url, park: parkWithVisibilityTimeout(sqs, url) }));
-
-/** Parks a record on the queue it came from: the delivery queue or the slow lane's (same name as the ARN's last part). */
-const park: ParkRecord = (record, seconds) => {
-  const queueName = record.eventSourceARN.split(':').at(-1);
-  const parker = parkers.find(({ url }) => url.split('/').at(-1) === queueName);
-  if (!parker) throw new Error(`a record from ${record.eventSourceARN}, which is neither delivery queue`);
-  return parker.park(record, seconds);
-};
+const park = parkOnSourceQueue(
+  sqs,
+  [env.DELIVERY_QUEUE_URL, env.SLOW_LANE_QUEUE_URL].filter((url) => url !== undefined),
+);
 
 /** Consumes the delivery queue and the slow lane's: one attempt per message, partial batch failures, long waits parked. */
 export const handler = async (event: SQSEvent) => {

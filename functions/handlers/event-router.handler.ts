@@ -18,10 +18,11 @@ const db = createDocumentClientFor(env);
 const sqs = createSqsClientFor(env);
 const router = new EventRouter({
   webhooks: new DynamoWebhookRepository(db, env.TABLE_NAME, systemClock),
-  jobs: new SqsDeliveryJobQueue(sqs, env.DELIVERY_QUEUE_URL),
+  jobs: new SqsDeliveryJobQueue(sqs, env.DELIVERY_QUEUE_URL, env.SLOW_LANE_QUEUE_URL),
   rejected: new SqsRejectedEventSink(sqs, env.REJECTED_EVENTS_QUEUE_URL),
   publications: new DynamoPublishedEventLedger(db, env.TABLE_NAME, systemClock),
   clock: systemClock,
+  slowLane: env.SLOW_LANE_QUEUE_URL !== undefined,
   logger,
   metrics,
 });

@@ -23,6 +23,20 @@ export const parkWithVisibilityTimeout =
   };
 
 /**
+ * Parks each record on the queue it came from, one of `queueUrls` (the delivery queue and the slow lane's): the
+ * one whose name, the last part of its URL, is the last part of the record's `eventSourceARN`.
+ */
+export const parkOnSourceQueue = (sqs: SQSClient, queueUrls: readonly string[]): ParkRecord => {
+  const parkers = queueUrls.map((url) => ({ name: url.split('/').at(-1), park: parkWithVisibilityTimeout(sqs, url) }));
+  return (record, seconds) => {
+    const name = record.eventSourceARN.split(':').at(-1);
+    const parker = parkers.find((candidate) => candidate.name === name);
+    if (!parker) throw new Error(`cannot park a record from ${record.eventSourceARN}: not a queue this consumer polls`);
+    return parker.park(record, seconds);
+  };
+};
+
+/**
  * Runs every record of an SQS batch concurrently and reports partial failures (`ReportBatchItemFailures`): a
  * record that throws stays on the queue for another try without holding back the others. A parked record is
  * hidden until it is due and reported failed, so it stays on the queue.

@@ -11,6 +11,8 @@ export interface EventRouterProps {
   readonly eventsQueue: IQueue;
   /** Where the router puts a delivery job per subscribed webhook. */
   readonly deliveryQueue: IQueue;
+  /** Where it queues the jobs of webhooks in the slow lane (see DeliveryWorker). */
+  readonly slowLaneQueue: IQueue;
   /** Where the router puts events that fail validation, with the reasons. */
   readonly rejectedEventsQueue: IQueue;
   /** The subscriptions table: subscriptions and webhooks are read, delivery items created. */
@@ -70,6 +72,7 @@ export class EventRouter extends Construct {
     })
       .accessTable(props.table, EVENT_ROUTER_TABLE_ACTIONS)
       .sendTo(props.deliveryQueue, 'DELIVERY_QUEUE_URL')
+      .sendTo(props.slowLaneQueue, 'SLOW_LANE_QUEUE_URL')
       .sendTo(props.rejectedEventsQueue, 'REJECTED_EVENTS_QUEUE_URL');
     this.eventSourceMapping = this.function.consume(props.eventsQueue, {
       batchSize: props.batchSize ?? 10,

@@ -37,6 +37,7 @@ export class PipelineStack extends Stack {
       ...common,
       eventsQueue: props.eventsQueue,
       deliveryQueue: props.deliveryQueue,
+      slowLaneQueue: props.slowLaneQueue,
       rejectedEventsQueue: props.rejectedEventsQueue,
       batchSize: config.router.batchSize,
       maxConcurrency: config.router.maxConcurrency,

@@ -159,7 +159,7 @@ describe('environment', () => {
     expect(importsFrom(router_.DELIVERY_QUEUE_URL, platform.stateful.deliveryQueue, 'Ref')).toBe(true);
     expect(importsFrom(router_.REJECTED_EVENTS_QUEUE_URL, ingestion.rejectedEventsQueue, 'Ref')).toBe(true);
     expect(router_.DELIVERY_DLQ_URL).toBeUndefined();
-    expect(router_.SLOW_LANE_QUEUE_URL).toBeUndefined();
+    expect(importsFrom(router_.SLOW_LANE_QUEUE_URL, platform.stateful.slowLaneQueue, 'Ref')).toBe(true);
     expect(router_.RETRY_SCHEDULE).toBeUndefined();
   });
 
@@ -183,10 +183,13 @@ describe('environment', () => {
 });
 
 describe('least privilege', () => {
-  const { deliveryQueue, deliveryDeadLetterQueue, table } = platform.stateful;
+  const { deliveryQueue, slowLaneQueue, deliveryDeadLetterQueue, table } = platform.stateful;
 
-  it('lets the worker park records on the delivery queue, consume it, and re-enqueue retries to it', () => {
-    expect(actionsOn(template, worker.function, deliveryQueue)).toEqual(
+  it.each([
+    ['delivery queue', deliveryQueue],
+    ['slow lane’s queue', slowLaneQueue],
+  ])('lets the worker park records on the %s, consume it, and queue jobs to it', (_name, queue) => {
+    expect(actionsOn(template, worker.function, queue)).toEqual(
       expect.arrayContaining(['sqs:ChangeMessageVisibility', 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:SendMessage']),
     );
   });
@@ -206,6 +209,7 @@ describe('least privilege', () => {
     expect(actionsOn(template, router.function, ingestion.eventsQueue)).not.toContain('sqs:SendMessage');
     expect(actionsOn(template, router.function, deliveryQueue)).toEqual(expect.arrayContaining(['sqs:SendMessage']));
     expect(actionsOn(template, router.function, deliveryQueue)).not.toContain('sqs:ReceiveMessage');
+    expect(actionsOn(template, router.function, slowLaneQueue)).toEqual(['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage']);
     expect(actionsOn(template, router.function, ingestion.rejectedEventsQueue)).toEqual(
       expect.arrayContaining(['sqs:SendMessage']),
     );

@@ -940,6 +940,17 @@ describe('the slow lane', () => {
     await lanes.close();
   });
 
+  it('sends the endpoint back to the shared lane when an answer in the slow lane comes within the deadline', async () => {
+    const lanes = await setup('/status/204');
+    await lanes.webhooks.holdInSlowLane(lanes.endpoint.tenantId, lanes.endpoint.id, new Date(now + 1000).toISOString());
+
+    await lanes.worker.process({ ...lanes.job, lane: 'slow' });
+
+    expect(await lanes.deliveries.get(lanes.key)).toMatchObject({ status: 'succeeded' });
+    expect(await lanes.stored()).not.toHaveProperty('slowLaneUntil');
+    await lanes.close();
+  });
+
   it('passes on unattempted the shared lane’s jobs of an endpoint in the slow lane, or with its circuit open', async () => {
     const slow = await setup('/status/204');
     await slow.webhooks.holdInSlowLane(slow.endpoint.tenantId, slow.endpoint.id, new Date(now + 1000).toISOString());

@@ -56,6 +56,7 @@ afterAll(async () => {
 const setup = async (options: { deliveryQueue?: string; failingTenant?: string } = {}) => {
   const tenantId = `tenant${Math.random().toString(36).slice(2, 8)}`;
   const deliveryQueue = options.deliveryQueue ?? sqsServer.createQueue(`deliveries-${tenantId}`);
+  const slowLaneQueue = sqsServer.createQueue(`deliveries-slow-lane-${tenantId}`);
   const rejectedQueue = sqsServer.createQueue(`rejected-${tenantId}`);
   const webhooks = new DynamoWebhookRepository(store.db, store.tableName, clock);
   const webhook = makeWebhook(tenantId, 'https://example.com/hook', { now: clock.now() });
@@ -68,10 +69,11 @@ const setup = async (options: { deliveryQueue?: string; failingTenant?: string }
         return new DynamoWebhookRepository(routerDb, store.tableName, clock).findSubscribers(tenant, type);
       },
     },
-    jobs: new SqsDeliveryJobQueue(sqs, deliveryQueue),
+    jobs: new SqsDeliveryJobQueue(sqs, deliveryQueue, slowLaneQueue),
     rejected: new SqsRejectedEventSink(sqs, rejectedQueue),
     publications: new DynamoPublishedEventLedger(routerDb, store.tableName, clock),
     clock,
+    slowLane: true,
     logger: { info: () => undefined, warn: () => undefined },
     metrics: new EmfDeliveryMetrics('event-router'),
   });
@@ -99,11 +101,15 @@ const setup = async (options: { deliveryQueue?: string; failingTenant?: string }
     return Messages.map((message) => DeliveryJob.parse(JSON.parse(message.Body!)));
   };
   const queued = async () => (await queuedJobs()).map((job) => job.event.id).sort();
+  const slowLaneJobs = async () => {
+    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: slowLaneQueue, MaxNumberOfMessages: 10 }));
+    return Messages.map((message) => DeliveryJob.parse(JSON.parse(message.Body!)));
+  };
   const rejected = async () => {
     const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: rejectedQueue, MaxNumberOfMessages: 10 }));
     return Messages.map((message) => (JSON.parse(message.Body!) as { event: unknown }).event);
   };
-  return { tenantId, webhook, route, orderCreated, queued, queuedJobs, rejected, errors };
+  return { tenantId, webhook, webhooks, route, orderCreated, queued, queuedJobs, slowLaneJobs, rejected, errors };
 };
 
 it('queues the delivery jobs of a whole batch of events in one SendMessageBatch', async () => {
@@ -176,6 +182,30 @@ describe('an event id published again', () => {
     const jobs = [...(await queuedJobs()), ...(await queuedJobs())];
     expect(jobs).toHaveLength(2);
     expect(new Set(jobs.map((job) => job.deliveryId)).size).toBe(1);
+  });
+});
+
+describe('a webhook in the slow lane', () => {
+  it('gets its jobs queued on the slow lane at once, a republished id’s too; the others stay on the shared lane', async () => {
+    const { tenantId, webhook, webhooks, route, orderCreated, queuedJobs, slowLaneJobs } = await setup();
+    const healthy = makeWebhook(tenantId, 'https://example.com/healthy', { now: clock.now() });
+    await webhooks.create(healthy);
+    await webhooks.holdInSlowLane(tenantId, webhook.id, new Date(now + 60_000).toISOString());
+
+    await route([orderCreated('evt_slow')]);
+    now += 2_000;
+    await route([orderCreated('evt_slow')]);
+
+    const slow = await slowLaneJobs();
+    expect(slow).toHaveLength(2);
+    expect(slow.map((job) => [job.webhookId, job.lane, job.deliveryId])).toEqual([
+      [webhook.id, 'slow', slow[0]!.deliveryId],
+      [webhook.id, 'slow', slow[0]!.deliveryId],
+    ]);
+    expect((await queuedJobs()).map((job) => [job.webhookId, job.lane])).toEqual([
+      [healthy.id, undefined],
+      [healthy.id, undefined],
+    ]);
   });
 });
 

@@ -220,6 +220,15 @@ export class DynamoWebhookRepository implements WebhookRepository {
     });
   }
 
+  async leaveSlowLane(tenantId: string, id: string): Promise<void> {
+    await this.conditionalUpdate({
+      TableName: this.tableName,
+      Key: itemKeys.webhook(tenantId, id),
+      UpdateExpression: 'REMOVE slowLaneUntil',
+      ConditionExpression: 'attribute_exists(pk)',
+    });
+  }
+
   /** Sets the circuit (a map attribute) of an existing webhook when `condition` holds. */
   private setCircuit(tenantId: string, id: string, circuit: Circuit, options: { condition: string }): Promise<boolean> {
     return this.conditionalUpdate({

@@ -99,10 +99,10 @@ type Verdict =
  *
  * Slow lane: a request of the shared lane that has no answer within `slowLane.deadlineMs` is abandoned, and its
  * job moves, neither recorded nor counted as failed, to the slow lane's queue, whose consumer has concurrency of its
- * own and waits for the full request timeout. The endpoint stays in the slow lane for `holdSeconds` after its last
- * answer slower than the deadline, and for as long as its circuit is open: the jobs of the shared lane for it are
- * passed on to the slow lane unattempted. So no request of the shared lane lasts longer than the deadline, and a slow
- * or hanging endpoint holds up only the slow lane. The abandoned request may still reach the receiver: the slow
+ * own and waits for the full request timeout. The endpoint stays in the slow lane until an answer there comes
+ * within the deadline, for at most `holdSeconds` after its last slower one, and for as long as its circuit is open:
+ * the jobs of the shared lane for it are passed on to the slow lane unattempted. So no request of the shared lane
+ * lasts longer than the deadline, and a slow or hanging endpoint holds up only the slow lane. The abandoned request may still reach the receiver: the slow
  * lane's attempt then repeats it, with the same delivery id and `webhook-id`.
  */
 export class DeliveryWorker {
@@ -120,6 +120,7 @@ export class DeliveryWorker {
         | 'advanceSendSlot'
         | 'restartSendSlots'
         | 'holdInSlowLane'
+        | 'leaveSlowLane'
       >;
       readonly deliveries: DeliveryRepository;
       readonly jobs: DeliveryJobQueue;
@@ -243,9 +244,11 @@ export class DeliveryWorker {
       });
       return { kind: 'done' };
     }
-    // Each answer slower than the shared lane's deadline keeps the endpoint in the slow lane for another hold.
-    if (slowLane && job.lane === 'slow' && result.durationMs > slowLane.deadlineMs) {
-      await this.holdInSlowLane(webhook, slowLane, now);
+    // In the slow lane, each answer slower than the shared lane's deadline holds the endpoint there for another
+    // hold; one within it sends the endpoint back to the shared lane.
+    if (slowLane && job.lane === 'slow') {
+      if (result.durationMs > slowLane.deadlineMs) await this.holdInSlowLane(webhook, slowLane, now);
+      else if (webhook.slowLaneUntil !== undefined) await this.deps.webhooks.leaveSlowLane(webhook.tenantId, webhook.id);
     }
     const verdict = judge(result, now);
     const attempt: DeliveryAttempt = {

@@ -32,11 +32,13 @@ export class EventRouter {
       readonly rejected: RejectedEventSink;
       readonly publications: PublishedEventLedger;
       readonly clock: Clock;
+      /** Whether `jobs` has the slow lane's queue: then the jobs of webhooks in the slow lane go straight to it. */
+      readonly slowLane: boolean;
       readonly logger: DeliveryLogger;
       readonly metrics: DeliveryMetrics;
     },
   ) {
-    this.fanOut = new FanOut(deps);
+    this.fanOut = new FanOut({ ...deps, ...(deps.slowLane && { slowLaneClock: deps.clock }) });
   }
 
   /**
@@ -88,7 +90,8 @@ export class EventRouter {
       const firstTimestamp = await this.deps.publications.firstPublication(detail.tenantId, payload.id, payload.timestamp);
       if (firstTimestamp === payload.timestamp) return { kind: 'planned', payload, detail, jobs };
       const first = { ...payload, timestamp: firstTimestamp };
-      return { kind: 'planned', payload: first, detail, jobs: jobs.map((job) => deliveryJob(detail.tenantId, job.webhookId, first)) };
+      const republished = jobs.map((job) => ({ ...job, ...deliveryJob(detail.tenantId, job.webhookId, first) }));
+      return { kind: 'planned', payload: first, detail, jobs: republished };
     } catch (error) {
       return { kind: 'failed', error };
     }

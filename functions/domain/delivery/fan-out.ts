@@ -1,5 +1,6 @@
 import type { DeliveryJob, WebhookPayload } from '../../contracts/delivery.schema.js';
-import type { WebhookRepository } from '../ports.js';
+import type { Clock, WebhookRepository } from '../ports.js';
+import { inSlowLane } from '../webhook.js';
 import { deliveryIdFor } from './delivery-id.js';
 import type { DeliveryJobQueue } from './delivery.ports.js';
 import { matchesFilters } from './filters.js';
@@ -23,6 +24,11 @@ export class FanOut {
     private readonly deps: {
       readonly webhooks: Pick<WebhookRepository, 'findSubscribers'>;
       readonly jobs: DeliveryJobQueue;
+      /**
+       * With it, the job of a webhook in the slow lane at this clock's time is queued on the slow lane (`jobs` must
+       * have its queue); without, every job goes to the shared lane, whose worker passes such jobs on.
+       */
+      readonly slowLaneClock?: Clock;
     },
   ) {}
 
@@ -39,9 +45,13 @@ export class FanOut {
   /** The jobs to queue, for a caller that queues many events' jobs together. */
   async plan(tenantId: string, event: WebhookPayload, options: FanOutOptions = {}): Promise<DeliveryJob[]> {
     const subscribers = await this.deps.webhooks.findSubscribers(tenantId, event.type);
+    const now = this.deps.slowLaneClock?.now();
     return subscribers
       .filter((webhook) => webhook.id !== options.excludeWebhookId && matchesFilters(webhook.filters, options.attributes))
-      .map((webhook) => deliveryJob(tenantId, webhook.id, event));
+      .map((webhook) => {
+        const job = deliveryJob(tenantId, webhook.id, event);
+        return now && inSlowLane(webhook, now) ? { ...job, lane: 'slow' } : job;
+      });
   }
 }
 

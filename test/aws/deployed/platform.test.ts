@@ -155,11 +155,11 @@ const publish = async (id: string, attributes: Record<string, string>, data: unk
   expect(result.FailedEntryCount).toBe(0);
 };
 
-/** Resolves once the events and delivery queues hold nothing: visible, in flight or delayed. */
+/** Resolves once the events and delivery queues (both lanes) hold nothing: visible, in flight or delayed. */
 const pipelineIdle = () =>
   eventually(
     async () => {
-      for (const queueUrl of [stateful.EventsQueueUrl, stateful.DeliveryQueueUrl]) {
+      for (const queueUrl of [stateful.EventsQueueUrl, stateful.DeliveryQueueUrl, stateful.SlowLaneQueueUrl]) {
         const { Attributes = {} } = await sqs.send(
           new GetQueueAttributesCommand({
             QueueUrl: queueUrl,
@@ -317,6 +317,24 @@ describe('events published to the deployed bus', () => {
     await publish('evt-deployed-valid', { probe: 'rejected' });
     await receivedAt('/ok/rejected', 'the valid event after the invalid one');
     expect(receiver.at('/ok/rejected').map((request) => request.headers['webhook-id'])).toEqual(['evt-deployed-valid']);
+  });
+});
+
+describe('a slow endpoint', () => {
+  it('moves to the deployed slow lane, which delivers what the shared lane abandoned at its deadline, under the same ids', async () => {
+    const webhook = await createWebhook('/slow/lane', 'slow-lane'); // answers after 3 s: past the 2 s deadline
+
+    await publish('evt-deployed-slow-lane', { probe: 'slow-lane' });
+
+    const requests = await receivedAt('/slow/lane', 'the abandoned request and the slow lane’s', 2);
+    expect(new Set(requests.map((request) => `${request.headers['webhook-id']} ${request.headers['webhook-delivery-id']}`)).size).toBe(1);
+    const [delivery] = await eventually(async () => {
+      const listed = await api('GET', `/v1/webhooks/${webhook.id}/deliveries?status=succeeded`);
+      return listed.body.data.length === 1 ? listed.body.data : undefined;
+    }, DELIVERY_WAIT_MS, 'the delivery succeeded in the slow lane');
+    expect(delivery).toMatchObject({ eventId: 'evt-deployed-slow-lane', attempts: 1 });
+    const { body } = await api('GET', `/v1/webhooks/${webhook.id}`);
+    expect(Date.parse(body.health.slowLaneUntil)).toBeGreaterThan(Date.now());
   });
 });
 

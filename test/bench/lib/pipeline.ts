@@ -8,13 +8,18 @@ import { createUndiciSender } from '../../../functions/adapters/http/undici-send
 import { EmfDeliveryMetrics } from '../../../functions/adapters/metrics/emf-delivery-metrics.js';
 import { SqsDeadLetterSink, SqsDeliveryJobQueue, SqsRejectedEventSink } from '../../../functions/adapters/sqs/delivery-queue.js';
 import { DeliveryJob } from '../../../functions/contracts/delivery.schema.js';
-import { attemptClaimSeconds, DEFAULT_CIRCUIT_BREAKER_POLICY, DeliveryWorker } from '../../../functions/domain/delivery/delivery-worker.service.js';
+import {
+  attemptClaimSeconds,
+  DEFAULT_CIRCUIT_BREAKER_POLICY,
+  DEFAULT_SLOW_LANE_POLICY,
+  DeliveryWorker,
+} from '../../../functions/domain/delivery/delivery-worker.service.js';
 import { EventRouter } from '../../../functions/domain/delivery/event-router.service.js';
 import { FanOut } from '../../../functions/domain/delivery/fan-out.js';
 import { DEFAULT_RETRY_POLICY } from '../../../functions/domain/delivery/retry-policy.js';
 import { USER_AGENT } from '../../../functions/domain/delivery/signing.js';
 import { createLogger } from '../../../functions/handlers/logger.js';
-import { parkWithVisibilityTimeout, processSqsBatch, routeSqsBatch } from '../../../functions/handlers/sqs-batch.js';
+import { parkOnSourceQueue, processSqsBatch, routeSqsBatch } from '../../../functions/handlers/sqs-batch.js';
 import { systemClock } from '../../../functions/handlers/wiring.js';
 
 type Handler = (event: SQSEvent) => Promise<SQSBatchResponse>;
@@ -22,6 +27,7 @@ type Handler = (event: SQSEvent) => Promise<SQSBatchResponse>;
 export interface QueueUrls {
   readonly events: string;
   readonly deliveries: string;
+  readonly slowLaneDeliveries: string;
   readonly deliveryDeadLetters: string;
   readonly rejectedEvents: string;
 }
@@ -35,10 +41,11 @@ export const assembleRouter = (deps: { db: DynamoDBDocumentClient; sqs: SQSClien
   const metrics = new EmfDeliveryMetrics('event-router');
   const router = new EventRouter({
     webhooks: new DynamoWebhookRepository(deps.db, deps.tableName, systemClock),
-    jobs: new SqsDeliveryJobQueue(deps.sqs, deps.queueUrls.deliveries),
+    jobs: new SqsDeliveryJobQueue(deps.sqs, deps.queueUrls.deliveries, deps.queueUrls.slowLaneDeliveries),
     rejected: new SqsRejectedEventSink(deps.sqs, deps.queueUrls.rejectedEvents),
     publications: new DynamoPublishedEventLedger(deps.db, deps.tableName, systemClock),
     clock: systemClock,
+    slowLane: true,
     logger,
     metrics,
   });
@@ -57,7 +64,7 @@ export const assembleWorker = (deps: { db: DynamoDBDocumentClient; sqs: SQSClien
   const metrics = new EmfDeliveryMetrics('delivery-worker');
   const webhooks = new DynamoWebhookRepository(deps.db, deps.tableName, systemClock);
   const deliveries = new DynamoDeliveryRepository(deps.db, deps.tableName, systemClock);
-  const jobs = new SqsDeliveryJobQueue(deps.sqs, deps.queueUrls.deliveries);
+  const jobs = new SqsDeliveryJobQueue(deps.sqs, deps.queueUrls.deliveries, deps.queueUrls.slowLaneDeliveries);
   const worker = new DeliveryWorker({
     webhooks,
     deliveries,
@@ -75,6 +82,7 @@ export const assembleWorker = (deps: { db: DynamoDBDocumentClient; sqs: SQSClien
     attemptClaimSeconds: attemptClaimSeconds(20_000),
     health: { disableAfterSeconds: 5 * 86_400, minFailures: 10 },
     circuitBreaker: DEFAULT_CIRCUIT_BREAKER_POLICY,
+    slowLane: DEFAULT_SLOW_LANE_POLICY,
     fanOut: new FanOut({ webhooks, jobs }),
     logger,
     metrics,
@@ -83,7 +91,7 @@ export const assembleWorker = (deps: { db: DynamoDBDocumentClient; sqs: SQSClien
     try {
       return await processSqsBatch(event, (record) => worker.process(DeliveryJob.parse(JSON.parse(record.body))), {
         logger,
-        park: parkWithVisibilityTimeout(deps.sqs, deps.queueUrls.deliveries),
+        park: parkOnSourceQueue(deps.sqs, [deps.queueUrls.deliveries, deps.queueUrls.slowLaneDeliveries]),
       });
     } finally {
       metrics.flush();

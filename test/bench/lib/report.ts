@@ -411,7 +411,7 @@ export const renderResults = (results: BenchResults): string => {
     );
     out.push(
       table(
-        ['phase', 'victim delivered', 'p50', 'p95', 'p99', 'max', 'flood published', 'POSTs to the hanging endpoint'],
+        ['phase', 'victim delivered', 'p50', 'p95', 'p99', 'max', 'p95, p99 after 5 s', 'victim repeats', 'victim in the slow lane', 'flood published', 'POSTs to the hanging endpoint'],
         [isolation.quiet, isolation.flooded].map((phase) => [
           phase.flooded ? 'flooded' : 'quiet',
           `${phase.victimDelivered} / ${phase.victimPublished}`,
@@ -419,6 +419,9 @@ export const renderResults = (results: BenchResults): string => {
           `${phase.latencyMs.p95} ms`,
           `${phase.latencyMs.p99} ms`,
           `${phase.latencyMs.max} ms`,
+          `${phase.afterOnsetMs.p95}, ${phase.afterOnsetMs.p99} ms`,
+          phase.victimRepeats,
+          phase.victimInSlowLane ? 'yes' : 'no',
           phase.floodPublished,
           phase.floodAttempts,
         ]),

@@ -14,6 +14,7 @@ export interface StorageEndpoints {
   readonly queueUrls: {
     readonly events: string;
     readonly deliveries: string;
+    readonly slowLaneDeliveries: string;
     readonly deliveryDeadLetters: string;
     readonly rejectedEvents: string;
   };
@@ -43,6 +44,10 @@ export const startStorage = async (): Promise<StorageEndpoints & { stop(): Promi
       visibilityTimeout: 180,
       redrive: { deadLetterQueueName: 'deliveries-dlq', maxReceiveCount: 10 },
     }),
+    slowLaneDeliveries: sqs.createQueue('deliveries-slow-lane', {
+      visibilityTimeout: 180,
+      redrive: { deadLetterQueueName: 'deliveries-dlq', maxReceiveCount: 10 },
+    }),
   };
   return {
     dynamoDbEndpoint: dynamo.endpoint,
@@ -68,6 +73,7 @@ export const functionEnvironment = (storage: StorageEndpoints): Record<string, s
   DYNAMODB_ENDPOINT: storage.dynamoDbEndpoint,
   SQS_ENDPOINT: storage.sqsEndpoint,
   DELIVERY_QUEUE_URL: storage.queueUrls.deliveries,
+  SLOW_LANE_QUEUE_URL: storage.queueUrls.slowLaneDeliveries,
   DELIVERY_DLQ_URL: storage.queueUrls.deliveryDeadLetters,
   REJECTED_EVENTS_QUEUE_URL: storage.queueUrls.rejectedEvents,
   ALLOW_HTTP_URLS: 'true',

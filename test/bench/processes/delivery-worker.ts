@@ -105,6 +105,7 @@ const setupMemory = (sinkUrl: string, webhookCount: number) => {
       advanceSendSlot: async () => undefined,
       restartSendSlots: async () => false,
       holdInSlowLane: async () => false,
+      leaveSlowLane: async () => undefined,
     },
     deliveries,
     jobs: { enqueue: async () => undefined },

@@ -21,6 +21,7 @@ const tableName = process.env.TABLE_NAME!;
 const queueUrls: QueueUrls = {
   events: process.env.EVENTS_QUEUE_URL!,
   deliveries: process.env.DELIVERY_QUEUE_URL!,
+  slowLaneDeliveries: process.env.SLOW_LANE_QUEUE_URL!,
   deliveryDeadLetters: process.env.DELIVERY_DLQ_URL!,
   rejectedEvents: process.env.REJECTED_EVENTS_QUEUE_URL!,
 };
