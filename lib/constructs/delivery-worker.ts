@@ -101,7 +101,8 @@ export interface DeliveryWorkerProps {
 }
 
 /**
- * Attempts webhook deliveries: the `delivery-worker` function, polled from the delivery queue, signs and POSTs each
+ * Attempts webhook deliveries: the `delivery-worker` function, polled from the delivery queue and, through a mapping
+ * of its own capped at `slowLane.maxConcurrency`, from the slow lane's queue, signs and POSTs each
  * job, records the attempt on the delivery item, disables the webhook on 410, re-enqueues a retry (delays up to 15
  * minutes on the message, longer waits parked by changing the message's visibility), and puts deliveries that
  * exhausted the schedule on the delivery dead-letter queue. Table access is GetItem and UpdateItem only.
