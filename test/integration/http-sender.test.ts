@@ -10,6 +10,8 @@ interface ReceivedRequest {
   readonly method: string | undefined;
   readonly url: string | undefined;
   readonly headers: http.IncomingHttpHeaders;
+  /** Name, value, name, value…: as sent, repeats included (node:http keeps only the first User-Agent in `headers`). */
+  readonly rawHeaders: readonly string[];
   readonly body: Buffer;
 }
 
@@ -52,7 +54,7 @@ async function startServer(
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      state.requests.push({ method: req.method, url: req.url, headers: req.headers, body });
+      state.requests.push({ method: req.method, url: req.url, headers: req.headers, rawHeaders: req.rawHeaders, body });
       handler(req, res, body);
     });
   });
@@ -314,6 +316,9 @@ describe('undici sender against real local servers', () => {
     await client.send(post(`${server.origin}/hook`, '{}', { 'User-Agent': 'custom/1', 'x-other': 'kept' }));
 
     expect(server.requests[0]?.headers).toMatchObject({ 'user-agent': 'custom/1', 'x-other': 'kept' });
+    const raw = server.requests[0]!.rawHeaders;
+    const userAgents = raw.filter((_value, index) => index % 2 === 1 && raw[index - 1]!.toLowerCase() === 'user-agent');
+    expect(userAgents).toEqual(['custom/1']);
   });
 
   it('describes every address a host name was refused on', async () => {
@@ -365,6 +370,17 @@ describe('undici sender with the SSRF guard on', () => {
     expect(result).toEqual(expect.objectContaining({ kind: 'error', errorClass: 'destination_blocked', message: 'scheme http: is not allowed' }));
     expect(server.connections).toBe(0);
     expect(https).toMatchObject({ kind: 'error', errorClass: 'connection' }); // tried, and refused by the network
+  });
+
+  it('refuses plain http by default, as on AWS', async () => {
+    const server = await serve((_req, res) => res.end('reached'));
+    const client = createUndiciSender();
+    senders.push(client);
+
+    const result = await client.send(post(`${server.origin}/hook`));
+
+    expect(result).toMatchObject({ kind: 'error', errorClass: 'destination_blocked', message: 'scheme http: is not allowed' });
+    expect(server.connections).toBe(0);
   });
 
   it.each([
