@@ -206,7 +206,14 @@ try {
   if (selected('isolation')) {
     results.isolation = await step('isolation', async () => {
       const isolation = await runIsolation(profile.isolation);
-      requireNumbers('isolation', [isolation.quiet.latencyMs.p95, isolation.flooded.latencyMs.p95, isolation.p95Ratio]);
+      requireNumbers('isolation', [
+        isolation.quiet.latencyMs.p95,
+        isolation.flooded.latencyMs.p95,
+        isolation.p95Ratio,
+        isolation.pipeline.quiet.latencyMs.p95,
+        isolation.pipeline.flooded.latencyMs.p95,
+        isolation.pipeline.p95Ratio,
+      ]);
       return isolation;
     });
   }

@@ -1,14 +1,15 @@
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
-import { startChild } from '../lib/child.js';
+import { type BenchChild, startChild } from '../lib/child.js';
 import { EVENT_TYPE, exampleData } from '../lib/fixtures.js';
 import { startPlatform } from '../lib/platform-process.js';
+import { startServices } from '../lib/services.js';
 import { epochMs, percentile, round, sleep } from '../lib/stats.js';
 import { paced } from './e2e.js';
 
 const SOURCE = 'bench.shop';
 const VICTIM_KEY = 'bench-victim-key';
 const FLOOD_KEY = 'bench-flood-key';
-/** As the issue measured it: a zombie endpoint costs a worker this long per attempt. */
+/** As the issue measured it in local mode: a zombie endpoint costs a worker this long per attempt. */
 const REQUEST_TIMEOUT_MS = 3000;
 const ONSET_SECONDS = 5;
 
@@ -21,7 +22,7 @@ export interface IsolationPhase {
   readonly floodAttempts: number;
   /** Victim deliveries received more than once (a request the shared lane abandoned at its deadline, made again). */
   readonly victimRepeats: number;
-  /** Whether the victim's endpoint was in the slow lane at the end (health.slowLaneUntil in the future). */
+  /** Whether the victim's endpoint was in the slow lane at the end (slowLaneUntil in the future). */
   readonly victimInSlowLane: boolean;
   readonly latencyMs: { readonly p50: number; readonly p95: number; readonly p99: number; readonly max: number };
   /**
@@ -31,28 +32,51 @@ export interface IsolationPhase {
   readonly afterOnsetMs: { readonly p95: number; readonly p99: number };
 }
 
-export interface IsolationResult {
-  readonly victimRate: number;
-  readonly floodRate: number;
-  readonly seconds: number;
-  readonly requestTimeoutMs: number;
+export interface IsolationComparison {
   readonly quiet: IsolationPhase;
   readonly flooded: IsolationPhase;
   readonly p95Ratio: number;
   readonly p99Ratio: number;
 }
 
+export interface IsolationResult extends IsolationComparison {
+  readonly victimRate: number;
+  readonly floodRate: number;
+  readonly seconds: number;
+  readonly requestTimeoutMs: number;
+  /** The same two phases on the pipeline assembled from the real adapters, with the default stage's concurrency caps. */
+  readonly pipeline: IsolationComparison;
+}
+
+type Options = { victimRate: number; floodRate: number; seconds: number; drainSeconds: number };
+
+/** Where a phase publishes: the tenants' webhooks exist, the victim's to the sink, the flood's to its `/hang`. */
+interface Target {
+  readonly sink: BenchChild;
+  /** Publishes `count` events of the tenant; resolves to their ids, each with when it was published. */
+  publish(tenantId: 'victim' | 'flood', count: number): Promise<[string, number][]>;
+  victimSlowLaneUntil(): Promise<string | undefined>;
+  stop(): Promise<void>;
+}
+
 /**
- * Benchmark 8: isolation. Tenant `victim` publishes at `victimRate` to a healthy receiver through `npm start`'s
- * entry point; publish → receive latency, alone and while tenant `flood` publishes at `floodRate` to an endpoint
- * that reads each request and never answers. Each phase runs on a fresh platform and data folder.
+ * Benchmark 8: isolation. Tenant `victim` publishes at `victimRate` to a healthy receiver; publish → receive
+ * latency, alone and while tenant `flood` publishes at `floodRate` to an endpoint that reads each request and never
+ * answers. Twice: through `npm start`'s entry point (request timeout 3 s, as the issue measured), and on the
+ * pipeline assembled from the real adapters and handlers' wiring behind event source mappings with the default
+ * stage's concurrency caps (request timeout 15 s, the stage's). Each phase on fresh storage.
  */
-export const runIsolation = async (options: { victimRate: number; floodRate: number; seconds: number; drainSeconds: number }) => {
-  const quiet = await runPhase(options, false);
-  const flooded = await runPhase(options, true);
+export const runIsolation = async (options: Options): Promise<IsolationResult> => ({
+  ...options,
+  requestTimeoutMs: REQUEST_TIMEOUT_MS,
+  ...(await compare(options, openLocalMode)),
+  pipeline: await compare(options, openPipeline),
+});
+
+const compare = async (options: Options, open: () => Promise<Target>): Promise<IsolationComparison> => {
+  const quiet = await runPhase(options, false, await open());
+  const flooded = await runPhase(options, true, await open());
   return {
-    ...options,
-    requestTimeoutMs: REQUEST_TIMEOUT_MS,
     quiet,
     flooded,
     p95Ratio: round(flooded.latencyMs.p95 / quiet.latencyMs.p95, 2),
@@ -60,10 +84,8 @@ export const runIsolation = async (options: { victimRate: number; floodRate: num
   };
 };
 
-const runPhase = async (
-  options: { victimRate: number; floodRate: number; seconds: number; drainSeconds: number },
-  flood: boolean,
-): Promise<IsolationPhase> => {
+/** `npm start`'s entry point on a fresh data folder; the webhooks made through its API, events through PutEvents. */
+const openLocalMode = async (): Promise<Target> => {
   const sink = await startChild('sink');
   const platform = await startPlatform({
     DEV_API_KEY: 'unused',
@@ -72,32 +94,72 @@ const runPhase = async (
     REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
   });
   const events = new EventBridgeClient({ region: 'us-east-1', endpoint: platform.url, credentials: { accessKeyId: 'b', secretAccessKey: 'b' } });
-  try {
-    const sinkUrl = await sink.call<string>('url');
-    const webhookIds = new Map<string, string>();
-    for (const [key, path] of [
-      [VICTIM_KEY, '/hook/victim'],
-      [FLOOD_KEY, '/hang/flood'],
-    ] as const) {
-      const created = await fetch(`${platform.url}/v1/webhooks`, {
-        method: 'POST',
-        headers: { 'x-api-key': key, 'content-type': 'application/json' },
-        body: JSON.stringify({ url: `${sinkUrl}${path}`, events: [EVENT_TYPE] }),
-      });
-      if (created.status !== 201) throw new Error(`could not create a webhook: ${created.status} ${await created.text()}`);
-      webhookIds.set(key, ((await created.json()) as { id: string }).id);
-    }
-    const publishedAt = new Map<string, number>();
-    let sequence = 0;
-    const publisher = (tenantId: string, record: boolean) => async (count: number) => {
-      const entries: PutEventsRequestEntry[] = [];
+  const sinkUrl = await sink.call<string>('url');
+  const webhookIds = new Map<string, string>();
+  for (const [key, path] of [
+    [VICTIM_KEY, '/hook/victim'],
+    [FLOOD_KEY, '/hang/flood'],
+  ] as const) {
+    const created = await fetch(`${platform.url}/v1/webhooks`, {
+      method: 'POST',
+      headers: { 'x-api-key': key, 'content-type': 'application/json' },
+      body: JSON.stringify({ url: `${sinkUrl}${path}`, events: [EVENT_TYPE] }),
+    });
+    if (created.status !== 201) throw new Error(`could not create a webhook: ${created.status} ${await created.text()}`);
+    webhookIds.set(key, ((await created.json()) as { id: string }).id);
+  }
+  let sequence = 0;
+  return {
+    sink,
+    publish: async (tenantId, count) => {
       const at = epochMs();
-      for (let index = 0; index < count; index += 1) {
-        const id = `${tenantId}-${(sequence += 1)}`;
-        if (record) publishedAt.set(id, at);
-        entries.push({ Source: SOURCE, DetailType: EVENT_TYPE, Detail: JSON.stringify({ tenantId, id, data: exampleData() }) });
-      }
+      const ids = Array.from({ length: count }, () => `${tenantId}-${(sequence += 1)}`);
+      const entries: PutEventsRequestEntry[] = ids.map((id) => ({
+        Source: SOURCE,
+        DetailType: EVENT_TYPE,
+        Detail: JSON.stringify({ tenantId, id, data: exampleData() }),
+      }));
       await events.send(new PutEventsCommand({ Entries: entries }));
+      return ids.map((id) => [id, at]);
+    },
+    victimSlowLaneUntil: async () => {
+      const victim = await fetch(`${platform.url}/v1/webhooks/${webhookIds.get(VICTIM_KEY)}`, { headers: { 'x-api-key': VICTIM_KEY } });
+      return ((await victim.json()) as { health: { slowLaneUntil?: string } }).health.slowLaneUntil;
+    },
+    stop: async () => {
+      events.destroy();
+      await platform.stop();
+      await sink.stop();
+    },
+  };
+};
+
+/** The assembled pipeline (processes/pipeline.ts) on fresh storage; events put on the events queue as EventBridge does. */
+const openPipeline = async (): Promise<Target> => {
+  const services = await startServices();
+  const pipeline = await startChild('pipeline', services.environment);
+  const ids = await pipeline.call<Record<string, string>>('lanesStart', {
+    urls: { victim: `${services.sinkUrl}/hook/victim`, flood: `${services.sinkUrl}/hang/flood` },
+  });
+  return {
+    sink: services.sink,
+    publish: (tenantId, count) => pipeline.call<[string, number][]>('lanesPublish', { tenantId, count }),
+    victimSlowLaneUntil: async () => (await pipeline.call<string | null>('lanesWebhook', { tenantId: 'victim', id: ids.victim })) ?? undefined,
+    stop: async () => {
+      await pipeline.call('lanesStop');
+      await pipeline.stop();
+      await services.stop();
+    },
+  };
+};
+
+const runPhase = async (options: Options, flood: boolean, target: Target): Promise<IsolationPhase> => {
+  const { sink } = target;
+  try {
+    const publishedAt = new Map<string, number>();
+    const publisher = (tenantId: 'victim' | 'flood', record: boolean) => async (count: number) => {
+      const published = await target.publish(tenantId, count);
+      if (record) for (const [id, at] of published) publishedAt.set(id, at);
     };
     const arrived = new Map<string, number>();
     let repeats = 0;
@@ -127,16 +189,14 @@ const runPhase = async (
       await sleep(100);
     }
     const receivedTotal = (await sink.call<number>('count')) - attemptsBefore;
-    const victim_ = await fetch(`${platform.url}/v1/webhooks/${webhookIds.get(VICTIM_KEY)}`, { headers: { 'x-api-key': VICTIM_KEY } });
-    const { health } = (await victim_.json()) as { health: { slowLaneUntil?: string } };
-    const latencies = [...publishedAt].flatMap(([id, sentAt]) => {
-      const at = arrived.get(id);
-      return at === undefined ? [] : [at - sentAt];
-    });
-    const afterOnset = [...publishedAt].flatMap(([id, sentAt]) => {
-      const at = arrived.get(id);
-      return at === undefined || sentAt < windowStart + ONSET_SECONDS * 1000 ? [] : [at - sentAt];
-    });
+    const slowLaneUntil = await target.victimSlowLaneUntil();
+    const latencyOf = (from: number) =>
+      [...publishedAt].flatMap(([id, sentAt]) => {
+        const at = arrived.get(id);
+        return at === undefined || sentAt < from ? [] : [at - sentAt];
+      });
+    const latencies = latencyOf(0);
+    const afterOnset = latencyOf(windowStart + ONSET_SECONDS * 1000);
     return {
       flooded: flood,
       victimPublished: victim.issued,
@@ -144,7 +204,7 @@ const runPhase = async (
       floodPublished: flooded.issued,
       floodAttempts: receivedTotal - latencies.length - repeats,
       victimRepeats: repeats,
-      victimInSlowLane: health.slowLaneUntil !== undefined && Date.parse(health.slowLaneUntil) > Date.now(),
+      victimInSlowLane: slowLaneUntil !== undefined && Date.parse(slowLaneUntil) > Date.now(),
       latencyMs: {
         p50: round(percentile(latencies, 50), 1),
         p95: round(percentile(latencies, 95), 1),
@@ -154,8 +214,6 @@ const runPhase = async (
       afterOnsetMs: { p95: round(percentile(afterOnset, 95), 1), p99: round(percentile(afterOnset, 99), 1) },
     };
   } finally {
-    events.destroy();
-    await platform.stop();
-    await sink.stop();
+    await target.stop();
   }
 };

@@ -8,6 +8,9 @@ import { type Counts, RequestCounter, total } from '../lib/counting.js';
 import { countLogOutput, EVENT_TYPE, exampleData, forEachConcurrently, sqsRecord } from '../lib/fixtures.js';
 import { makeWebhook } from '../../support/records.js';
 import { assembleRouter, assembleWorker, drainQueue, type QueueUrls } from '../lib/pipeline.js';
+import { startEventSourceMapping } from '../../../local/event-source-mapping.js';
+import { parseStageConfig } from '../../../lib/config/stage-config.js';
+import { epochMs } from '../lib/stats.js';
 import { latencySummary, median, round } from '../lib/stats.js';
 import { BENCH_CREDENTIALS, BENCH_REGION } from '../lib/storage.js';
 
@@ -70,8 +73,59 @@ const perUnit = (counts: Counts, divisor: number) =>
   Object.fromEntries(Object.entries(counts).map(([key, stats]) => [key, round(stats.calls / divisor, 3)]));
 
 let runs = 0;
+/** The event source mappings benchmark 8's variant on this pipeline runs, while it runs. */
+let mappings: { stop(): Promise<void> }[] = [];
+let laneTarget: SQSClient | undefined;
 
 serveParent({
+  /**
+   * Benchmark 8 on this pipeline: one webhook per tenant at `urls`, and the router and both worker lanes behind
+   * event source mappings with the default stage's concurrency caps (router 5, delivery 20, slow lane 5, batches of
+   * 10), polling until `lanesStop`. Returns the webhook ids.
+   */
+  lanesStart: async ({ urls }: { urls: Record<string, string> }) => {
+    const ids: Record<string, string> = {};
+    for (const [tenantId, url] of Object.entries(urls)) ids[tenantId] = (await seedWebhooks(tenantId, 1, () => url))[0]!.id;
+    const stage = parseStageConfig(undefined);
+    const router = assembleRouter({ db: dynamo('router'), sqs: sqs('router'), tableName, queueUrls });
+    const worker = assembleWorker({ db: dynamo('worker'), sqs: sqs('worker'), tableName, queueUrls });
+    const mapping = (queueUrl: string, handler: typeof router, concurrency: number) =>
+      startEventSourceMapping({
+        sqs: sqs('esm'),
+        queueUrl,
+        queueArn: arnOf(queueUrl),
+        region: BENCH_REGION,
+        handler,
+        batchSize: 10,
+        concurrency,
+        log: (line) => process.stderr.write(`${line}\n`),
+      });
+    mappings = [
+      mapping(queueUrls.events, router, stage.router.maxConcurrency),
+      mapping(queueUrls.deliveries, worker, stage.delivery.maxConcurrency),
+      mapping(queueUrls.slowLaneDeliveries, worker, stage.delivery.slowLane.maxConcurrency),
+    ];
+    return ids;
+  },
+  /** Puts `count` events of the tenant on the events queue as EventBridge's target does; returns their ids and when. */
+  lanesPublish: async ({ tenantId, count }: { tenantId: string; count: number }) => {
+    const target = (laneTarget ??= sqs('eventbridge-target'));
+    const at = epochMs();
+    const ids = Array.from({ length: count }, () => `${tenantId}-${randomUUID()}`);
+    await Promise.all(
+      ids.map((id) => target.send(new SendMessageCommand({ QueueUrl: queueUrls.events, MessageBody: JSON.stringify(envelope(tenantId, id)) }))),
+    );
+    return ids.map((id) => [id, at]);
+  },
+  /** The webhook's slowLaneUntil, if any. */
+  lanesWebhook: async ({ tenantId, id }: { tenantId: string; id: string }) =>
+    (await new DynamoWebhookRepository(seedDb, tableName, systemClock).get(tenantId, id))?.slowLaneUntil ?? null,
+  lanesStop: async () => {
+    await Promise.all(mappings.map((mapping) => mapping.stop()));
+    mappings = [];
+    return null;
+  },
+
   /**
    * Benchmark 4: `events` events, each for a tenant with `webhooks` webhooks, through the whole pipeline:
    * EventBridge's SQS target (one SendMessage per event, as EventBridge sends them), the router behind its event
