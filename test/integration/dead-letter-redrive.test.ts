@@ -1,4 +1,4 @@
-import { ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDeliveryRepository } from '../../functions/adapters/dynamodb/delivery.repository.js';
 import { SqsDeadLetterSource } from '../../functions/adapters/sqs/dead-letter-source.js';
 import { SqsDeadLetterSink, SqsDeliveryJobQueue } from '../../functions/adapters/sqs/delivery-queue.js';
@@ -76,11 +76,13 @@ it('lists what the filter selects and leaves every entry on the DLQ', async () =
   const since = await redrive.list({ webhookId: first.id, since: new Date(Date.now() - 60_000) });
   expect(since.map((entry) => entry.job.event.id)).toEqual([expect.stringMatching(/_2$/)]);
   expect(since[0]).toMatchObject({ kind: 'delivery_exhausted', lastError: 'http_5xx', attempts: 3 });
+  const atTheInstant = await redrive.list({ webhookId: first.id, since: new Date(since[0]!.deadLetteredAt) });
+  expect(atTheInstant).toHaveLength(1); // `since` includes an entry dead-lettered at that very instant
   expect(await redrive.list()).toHaveLength(3); // listing took nothing off the queue
 });
 
 it('redrives the selected entries as their next attempt with the schedule started anew, keeping the rest', async () => {
-  const { first, second, exhausted, redrive, deliveries, queuedJobs } = await setup();
+  const { first, second, exhausted, redrive, deliveries, queuedJobs, deadLetterQueue } = await setup();
   const a = await exhausted(first, 1, 3, new Date());
   const b = await exhausted(first, 2, 11, new Date());
   await exhausted(second, 3, 3, new Date());
@@ -107,6 +109,11 @@ it('redrives the selected entries as their next attempt with the schedule starte
     });
   }
   expect((await redrive.list()).map((entry) => entry.job.webhookId)).toEqual([second.id]);
+  // Gone from the DLQ, not merely hidden: only the kept entry is left, visible or not.
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: deadLetterQueue, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+  );
+  expect(Number(Attributes!.ApproximateNumberOfMessages) + Number(Attributes!.ApproximateNumberOfMessagesNotVisible)).toBe(1);
 });
 
 it('numbers a redriven job after its own attempt when its delivery is no longer stored', async () => {
