@@ -868,8 +868,8 @@ describe('the circuit breaker', () => {
 
 describe('the slow lane', () => {
   const holdSeconds = 600;
-  /** A worker whose shared lane waits 150 ms for an answer, a webhook at `path`, and both lanes' queues. */
-  const setup = async (path: string) => {
+  /** A worker whose shared lane waits `deadlineMs` for an answer, a webhook at `path`, and both lanes' queues. */
+  const setup = async (path: string, deadlineMs = 150) => {
     const name = uniqueName('lanes');
     const sharedQueueUrl = sqsServer.createQueue(name);
     const slowQueueUrl = sqsServer.createQueue(`${name}-slow`);
@@ -878,7 +878,7 @@ describe('the slow lane', () => {
       jobsQueueUrl: sharedQueueUrl,
       deadLetterQueueUrl: sqsServer.createQueue(`${name}-dlq`),
       retries: [60, 60],
-      slowLane: { deadlineMs: 150, holdSeconds, queueUrl: slowQueueUrl },
+      slowLane: { deadlineMs, holdSeconds, queueUrl: slowQueueUrl },
       logger: outputs.logger,
       metrics: outputs.metrics,
       sender: createUndiciSender({ allowPrivateDestinations: true, allowHttp: true, requestTimeoutMs: 2000 }),
@@ -921,6 +921,23 @@ describe('the slow lane', () => {
         fields: expect.objectContaining({ deliveryId: lanes.job.deliveryId, attempt: 1, deadlineMs: 150, durationMs: expect.any(Number) }),
       },
     ]);
+    await lanes.close();
+  });
+
+  it('cuts off the other requests in flight to the endpoint at once, when one reaches the deadline', async () => {
+    const lanes = await setup('/hangs', 1000);
+    const { job: second } = makeDelivery(lanes.endpoint, { ...lanes.job.event, id: `${lanes.job.event.id}-2` }, { now: clock.now() });
+    const first = lanes.worker.process(lanes.job);
+    await eventually(async () => requests.some((request) => request.headers['webhook-delivery-id'] === lanes.job.deliveryId) || undefined, 5000, 'the first request in flight', 10);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+
+    await Promise.all([first, lanes.worker.process(second)]);
+
+    const cutOff = lanes.outputs.logged.filter((line) => line.message === 'delivery moved to the slow lane: no answer within the deadline');
+    expect(cutOff.map((line) => line.fields.deliveryId).sort()).toEqual([lanes.job.deliveryId, second.deliveryId].sort());
+    // The second was cut off with the first, before its own deadline.
+    expect(cutOff.find((line) => line.fields.deliveryId === second.deliveryId)!.fields.durationMs).toBeLessThan(1000);
+    expect((await lanes.queued(lanes.slowQueueUrl)).map((job) => job.deliveryId).sort()).toEqual([lanes.job.deliveryId, second.deliveryId].sort());
     await lanes.close();
   });
 

@@ -219,6 +219,20 @@ describe('undici sender against real local servers', () => {
       expect(result).toMatchObject({ kind: 'response', statusCode: 200, bodySnippet: 'first part, the rest' });
     });
 
+    it("abandons a request as 'cut_off' when its cutOff signal aborts before the answer", async () => {
+      const server = await serve((_req, res) => {
+        setTimeout(() => res.end('too late'), 3000).unref();
+      });
+      const client = sender({ requestTimeoutMs: 2000 });
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(), 200);
+
+      const result = await client.send({ ...post(`${server.origin}/hook`), cutOff: controller.signal });
+
+      expect(result.kind).toBe('cut_off');
+      expect(result.durationMs).toBeLessThan(1500);
+    });
+
     it("leaves the request to the sender's own timeout when the deadline is not shorter", async () => {
       const server = await serve((_req, res) => {
         setTimeout(() => res.end('too late'), 3000).unref();

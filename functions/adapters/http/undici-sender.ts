@@ -116,15 +116,17 @@ export function createUndiciSender(options: UndiciSenderOptions = {}): UndiciSen
     const timeoutReason = new RequestTimeoutError(requestTimeoutMs);
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(timeoutReason), requestTimeoutMs);
-    // The caller's deadline for an answer (the status line), when it comes before the timeout: a cut-off, not a failure.
+    // The caller's deadline for an answer (the status line), when it comes before the timeout, or its signal: a
+    // cut-off, not a failure.
     let cutOff = false;
+    const cut = () => {
+      cutOff = true;
+      controller.abort(new Error('cut off before an answer'));
+    };
     const deadline =
-      request.deadlineMs !== undefined && request.deadlineMs < requestTimeoutMs
-        ? setTimeout(() => {
-            cutOff = true;
-            controller.abort(new Error(`no answer within ${request.deadlineMs} ms`));
-          }, request.deadlineMs)
-        : undefined;
+      request.deadlineMs !== undefined && request.deadlineMs < requestTimeoutMs ? setTimeout(cut, request.deadlineMs) : undefined;
+    if (request.cutOff?.aborted) cut();
+    request.cutOff?.addEventListener('abort', cut, { once: true });
 
     try {
       let response: Dispatcher.ResponseData;
@@ -144,6 +146,7 @@ export function createUndiciSender(options: UndiciSenderOptions = {}): UndiciSen
         return failed(classify(error, timeoutReason), describeError(error));
       } finally {
         clearTimeout(deadline);
+        request.cutOff?.removeEventListener('abort', cut);
       }
 
       // The status is the receiver's answer; a body that fails or stalls after it only shortens the snippet.

@@ -106,6 +106,12 @@ type Verdict =
  * lane's attempt then repeats it, with the same delivery id and `webhook-id`.
  */
 export class DeliveryWorker {
+  /**
+   * The shared lane's requests in flight in this worker, by webhook: when one is cut off at the deadline, the others
+   * to that endpoint are cut off at once rather than each at its own deadline.
+   */
+  private readonly sharedLaneInFlight = new Map<string, Set<AbortController>>();
+
   constructor(
     private readonly deps: {
       readonly webhooks: Pick<
@@ -217,10 +223,15 @@ export class DeliveryWorker {
     const timestampSeconds = Math.floor(now.getTime() / 1000);
     // The shared lane's requests have a deadline; the slow lane's wait for the sender's timeout.
     const deadlineMs = slowLane && job.lane === undefined ? slowLane.deadlineMs : undefined;
+    const endpointKey = `${webhook.tenantId}/${webhook.id}`;
+    const cutOff = deadlineMs === undefined ? undefined : new AbortController();
+    const inFlight = this.sharedLaneInFlight.get(endpointKey) ?? new Set<AbortController>();
+    if (cutOff) this.sharedLaneInFlight.set(endpointKey, inFlight.add(cutOff));
     const result = await this.deps.sender.send({
       url: webhook.url,
       body,
       ...(deadlineMs !== undefined && { deadlineMs }),
+      ...(cutOff && { cutOff: cutOff.signal }),
       headers: deliveryHeaders({
         secrets: signingSecrets(webhook, now),
         eventId: job.event.id,
@@ -230,8 +241,13 @@ export class DeliveryWorker {
         body,
       }),
     });
+    if (cutOff) {
+      inFlight.delete(cutOff);
+      if (inFlight.size === 0) this.sharedLaneInFlight.delete(endpointKey);
+    }
     if (result.kind === 'cut_off') {
       if (!slowLane) throw new Error('the sender cut off a request that had no deadline');
+      for (const sibling of inFlight) sibling.abort();
       // Released before the move: the slow lane's copy claims the attempt at once instead of waiting for the claim.
       await this.holdInSlowLane(webhook, slowLane, now);
       await this.deps.deliveries.releaseClaim(key, job.attempt);

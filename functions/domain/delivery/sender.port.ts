@@ -11,6 +11,8 @@ export interface OutboundRequest {
    * `cut_off`, which is no failure of the receiver's.
    */
   readonly deadlineMs?: number;
+  /** Give up on an answer as at the deadline, `cut_off`, when this aborts first. */
+  readonly cutOff?: AbortSignal;
 }
 
 /** Why a request got no HTTP response. */
