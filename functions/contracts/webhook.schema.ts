@@ -115,7 +115,8 @@ export const EndpointHealth = z
       .describe(
         'The endpoint left a delivery unanswered past the shared lane\'s deadline, so until this time its deliveries ' +
           'go through the slow lane, which has concurrency of its own and waits for the full request timeout. Each slow ' +
-          'answer there extends it. Other endpoints are never held up by this one.',
+          'answer there extends it; an answer within the deadline there ends it. Other endpoints are never held up by ' +
+          'this one.',
       ),
   })
   .meta({ id: 'EndpointHealth' });

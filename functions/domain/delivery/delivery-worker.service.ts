@@ -64,7 +64,7 @@ export const DEFAULT_CIRCUIT_BREAKER_POLICY: CircuitBreakerPolicy = { failureThr
 export interface SlowLanePolicy {
   /** How long a request of the shared lane waits for an answer before its job moves to the slow lane. */
   readonly deadlineMs: number;
-  /** How long an endpoint stays in the slow lane after its last answer slower than the deadline. */
+  /** The longest an endpoint stays in the slow lane after its last answer slower than the deadline. */
   readonly holdSeconds: number;
 }
 
@@ -102,8 +102,8 @@ type Verdict =
  * own and waits for the full request timeout. The endpoint stays in the slow lane until an answer there comes
  * within the deadline, for at most `holdSeconds` after its last slower one, and for as long as its circuit is open:
  * the jobs of the shared lane for it are passed on to the slow lane unattempted. So no request of the shared lane
- * lasts longer than the deadline, and a slow or hanging endpoint holds up only the slow lane. The abandoned request may still reach the receiver: the slow
- * lane's attempt then repeats it, with the same delivery id and `webhook-id`.
+ * lasts longer than the deadline, and a slow or hanging endpoint holds up only the slow lane. The abandoned request
+ * may still reach the receiver: the slow lane's attempt then repeats it, with the same delivery id and `webhook-id`.
  */
 export class DeliveryWorker {
   /**
