@@ -519,7 +519,7 @@ describe('each attempt', () => {
     await close();
   });
 
-  it('is made again after a crash between the receiver’s 2xx and its record: the one repeat a receiver can see, with the same ids', async () => {
+  it('is made again after a crash between the receiver’s 2xx and its record: a repeat the receiver can see, with the same ids', async () => {
     const realDeliveries = new DynamoDeliveryRepository(workerDb, store.tableName, clock);
     const crashing: DeliveryRepository = Object.assign(Object.create(realDeliveries) as DeliveryRepository, {
       recordAttempt: async () => {
