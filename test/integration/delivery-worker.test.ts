@@ -941,6 +941,28 @@ describe('the slow lane', () => {
     await lanes.close();
   });
 
+  it('sends an endpoint nothing more from the shared lane while a request to it waits a quarter of the deadline unanswered', async () => {
+    const lanes = await setup('/hangs', 1000);
+    const { job: next } = makeDelivery(lanes.endpoint, { ...lanes.job.event, id: `${lanes.job.event.id}-next` }, { now: clock.now() });
+    const first = lanes.worker.process(lanes.job);
+    await eventually(async () => requests.some((request) => request.headers['webhook-delivery-id'] === lanes.job.deliveryId) || undefined, 5000, 'the first request in flight', 10);
+    now += 250;
+
+    await lanes.worker.process(next);
+
+    expect(lanes.posts()).toHaveLength(1);
+    expect(requests.filter((request) => request.headers['webhook-delivery-id'] === next.deliveryId)).toEqual([]);
+    expect(lanes.outputs.logged).toContainEqual({
+      level: 'info',
+      message: 'delivery moved to the slow lane',
+      fields: expect.objectContaining({ deliveryId: next.deliveryId, reason: 'requests_unanswered' }),
+    });
+    expect(await lanes.deliveries.get({ ...lanes.key, deliveryId: next.deliveryId })).toBeUndefined(); // not claimed
+    await first;
+    expect((await lanes.queued(lanes.slowQueueUrl)).map((job) => job.deliveryId).sort()).toEqual([lanes.job.deliveryId, next.deliveryId].sort());
+    await lanes.close();
+  });
+
   it('waits for the answer in the slow lane, at once (the claim was released), with the same ids, and extends the hold on a slow answer', async () => {
     const lanes = await setup('/slow-ok');
     await lanes.worker.process(lanes.job);

@@ -69,6 +69,12 @@ export interface SlowLanePolicy {
 }
 
 export const DEFAULT_SLOW_LANE_POLICY: SlowLanePolicy = { deadlineMs: 2000, holdSeconds: 3600 };
+/**
+ * While a request of the shared lane to an endpoint has waited this share of the deadline without an answer, the
+ * worker sends that endpoint no more from the shared lane: its next jobs go to the slow lane unsent (nothing is
+ * abandoned, so nothing is repeated), and only those already sent can hold shared workers.
+ */
+export const STALLED_SHARE = 0.25;
 
 /** Whether a job may be attempted now, as far as its endpoint's circuit goes. */
 type Gate =
@@ -107,10 +113,11 @@ type Verdict =
  */
 export class DeliveryWorker {
   /**
-   * The shared lane's requests in flight in this worker, by webhook: when one is cut off at the deadline, the others
-   * to that endpoint are cut off at once rather than each at its own deadline.
+   * The shared lane's requests in flight in this worker, by webhook, with when each was sent: while one has waited
+   * STALLED_SHARE of the deadline without an answer, the endpoint's next jobs go to the slow lane unsent; when one is
+   * cut off at the deadline, the others to that endpoint are cut off at once rather than each at its own deadline.
    */
-  private readonly sharedLaneInFlight = new Map<string, Set<AbortController>>();
+  private readonly sharedLaneInFlight = new Map<string, Map<AbortController, number>>();
 
   constructor(
     private readonly deps: {
@@ -160,11 +167,21 @@ export class DeliveryWorker {
     const fields = { ...key, eventId: job.event.id, eventType: job.event.type, attempt: job.attempt };
     const webhook = await this.deps.webhooks.get(job.tenantId, job.webhookId);
     const { slowLane } = this.deps;
-    if (slowLane && job.lane === undefined && webhook?.enabled && inSlowLane(webhook, now)) {
-      await this.deps.jobs.enqueue([{ ...job, lane: 'slow' }]);
-      this.deps.metrics.deliveryMovedToSlowLane();
-      this.deps.logger.info('delivery moved to the slow lane', { ...fields, reason: webhook.circuit ? 'circuit_open' : 'slow_endpoint' });
-      return { kind: 'done' };
+    const endpointKey = `${job.tenantId}/${job.webhookId}`;
+    if (slowLane && job.lane === undefined && webhook?.enabled) {
+      const reason = webhook.circuit
+        ? 'circuit_open'
+        : inSlowLane(webhook, now)
+          ? 'slow_endpoint'
+          : this.stalled(endpointKey, slowLane, now)
+            ? 'requests_unanswered'
+            : undefined;
+      if (reason !== undefined) {
+        await this.deps.jobs.enqueue([{ ...job, lane: 'slow' }]);
+        this.deps.metrics.deliveryMovedToSlowLane();
+        this.deps.logger.info('delivery moved to the slow lane', { ...fields, reason });
+        return { kind: 'done' };
+      }
     }
     // Held before it is claimed: a held job is not an attempt, so nothing is recorded or counted as failed.
     const gate: Gate = webhook?.enabled ? await this.circuitGate(webhook, now) : { kind: 'closed' };
@@ -223,10 +240,9 @@ export class DeliveryWorker {
     const timestampSeconds = Math.floor(now.getTime() / 1000);
     // The shared lane's requests have a deadline; the slow lane's wait for the sender's timeout.
     const deadlineMs = slowLane && job.lane === undefined ? slowLane.deadlineMs : undefined;
-    const endpointKey = `${webhook.tenantId}/${webhook.id}`;
     const cutOff = deadlineMs === undefined ? undefined : new AbortController();
-    const inFlight = this.sharedLaneInFlight.get(endpointKey) ?? new Set<AbortController>();
-    if (cutOff) this.sharedLaneInFlight.set(endpointKey, inFlight.add(cutOff));
+    const inFlight = this.sharedLaneInFlight.get(endpointKey) ?? new Map<AbortController, number>();
+    if (cutOff) this.sharedLaneInFlight.set(endpointKey, inFlight.set(cutOff, now.getTime()));
     const result = await this.deps.sender.send({
       url: webhook.url,
       body,
@@ -247,7 +263,7 @@ export class DeliveryWorker {
     }
     if (result.kind === 'cut_off') {
       if (!slowLane) throw new Error('the sender cut off a request that had no deadline');
-      for (const sibling of inFlight) sibling.abort();
+      for (const sibling of inFlight.keys()) sibling.abort();
       // Released before the move: the slow lane's copy claims the attempt at once instead of waiting for the claim.
       await this.holdInSlowLane(webhook, slowLane, now);
       await this.deps.deliveries.releaseClaim(key, job.attempt);
@@ -347,6 +363,12 @@ export class DeliveryWorker {
     }
     const next = await this.deps.webhooks.advanceSendSlot(webhook.tenantId, webhook.id, intervalMs);
     return Math.max((next ?? now.getTime()) - intervalMs, now.getTime());
+  }
+
+  /** Whether a request of the shared lane to the endpoint has waited STALLED_SHARE of the deadline without an answer. */
+  private stalled(endpointKey: string, slowLane: SlowLanePolicy, now: Date): boolean {
+    const since = now.getTime() - slowLane.deadlineMs * STALLED_SHARE;
+    return [...(this.sharedLaneInFlight.get(endpointKey)?.values() ?? [])].some((sentAt) => sentAt <= since);
   }
 
   private async holdInSlowLane(webhook: WebhookRecord, slowLane: SlowLanePolicy, now: Date): Promise<void> {
