@@ -81,29 +81,30 @@ serveParent({
   /**
    * Benchmark 8 on this pipeline: one webhook per tenant at `urls`, and the router and both worker lanes behind
    * event source mappings with the default stage's concurrency caps (router 5, delivery 20, slow lane 5, batches of
-   * 10), polling until `lanesStop`. Returns the webhook ids.
+   * 10), polling until `lanesStop`. As on Lambda, each concurrent invocation has a handler of its own (a container:
+   * its own worker, whose in-process state sees only its own batch). Returns the webhook ids.
    */
   lanesStart: async ({ urls }: { urls: Record<string, string> }) => {
     const ids: Record<string, string> = {};
     for (const [tenantId, url] of Object.entries(urls)) ids[tenantId] = (await seedWebhooks(tenantId, 1, () => url))[0]!.id;
     const stage = parseStageConfig(undefined);
-    const router = assembleRouter({ db: dynamo('router'), sqs: sqs('router'), tableName, queueUrls });
-    const worker = assembleWorker({ db: dynamo('worker'), sqs: sqs('worker'), tableName, queueUrls });
-    const mapping = (queueUrl: string, handler: typeof router, concurrency: number) =>
-      startEventSourceMapping({
-        sqs: sqs('esm'),
-        queueUrl,
-        queueArn: arnOf(queueUrl),
-        region: BENCH_REGION,
-        handler,
-        batchSize: 10,
-        concurrency,
-        log: (line) => process.stderr.write(`${line}\n`),
-      });
+    const containers = (queueUrl: string, assemble: typeof assembleRouter, concurrency: number) =>
+      Array.from({ length: concurrency }, () =>
+        startEventSourceMapping({
+          sqs: sqs('esm'),
+          queueUrl,
+          queueArn: arnOf(queueUrl),
+          region: BENCH_REGION,
+          handler: assemble({ db: dynamo('lanes'), sqs: sqs('lanes'), tableName, queueUrls }),
+          batchSize: 10,
+          concurrency: 1,
+          log: (line) => process.stderr.write(`${line}\n`),
+        }),
+      );
     mappings = [
-      mapping(queueUrls.events, router, stage.router.maxConcurrency),
-      mapping(queueUrls.deliveries, worker, stage.delivery.maxConcurrency),
-      mapping(queueUrls.slowLaneDeliveries, worker, stage.delivery.slowLane.maxConcurrency),
+      ...containers(queueUrls.events, assembleRouter, stage.router.maxConcurrency),
+      ...containers(queueUrls.deliveries, assembleWorker, stage.delivery.maxConcurrency),
+      ...containers(queueUrls.slowLaneDeliveries, assembleWorker, stage.delivery.slowLane.maxConcurrency),
     ];
     return ids;
   },
