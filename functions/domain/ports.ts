@@ -51,6 +51,11 @@ export interface WebhookRepository {
    * false when it is gone or already held longer.
    */
   holdInSlowLane(tenantId: string, id: string, until: string): Promise<boolean>;
+  /**
+   * Marks the webhook stalled until `until` (see WebhookRecord.stalledUntil), unless a mark still runs at `at`;
+   * false when it is gone or already marked.
+   */
+  markStalled(tenantId: string, id: string, mark: { at: string; until: string }): Promise<boolean>;
   /** Sends the webhook's deliveries back to the shared lane (an answer in the slow lane came within the deadline). */
   leaveSlowLane(tenantId: string, id: string): Promise<void>;
 }

@@ -175,6 +175,7 @@ export class WebhookService {
       candidate.consecutiveFailures = undefined;
       candidate.circuit = undefined;
       candidate.slowLaneUntil = undefined;
+      candidate.stalledUntil = undefined;
     }
 
     const changes: FieldChanges = {};

@@ -20,6 +20,11 @@ export interface WebhookRecord {
   readonly circuit?: Circuit;
   /** Its deliveries go to the slow lane until then: it left an answer past the shared lane's deadline (see DeliveryWorker). */
   readonly slowLaneUntil?: string;
+  /**
+   * Until then no worker sends it more from the shared lane: a request to it had waited a quarter of the shared
+   * lane's deadline unanswered, and the deadline decides whether it is slow (see DeliveryWorker).
+   */
+  readonly stalledUntil?: string;
   /** At most this many attempts per second, spaced 1/rate apart (see DeliveryWorker). */
   readonly rateLimitPerSecond?: number;
   /** With a rate limit: the first free send slot (epoch ms); each attempt reserves the next. */
@@ -78,9 +83,21 @@ const endpointHealth = (record: WebhookRecord): EndpointHealth => {
   return record.failingSince === undefined ? { state: 'healthy', ...lane } : { state: 'failing', ...run, ...lane };
 };
 
-/** Whether the webhook's deliveries go to the slow lane at `now`: it answered too slowly lately, or its circuit is open. */
-export const inSlowLane = (webhook: Pick<WebhookRecord, 'circuit' | 'slowLaneUntil'>, now: Date): boolean =>
-  webhook.circuit !== undefined || (webhook.slowLaneUntil !== undefined && Date.parse(webhook.slowLaneUntil) > now.getTime());
+/** Why the webhook's deliveries go to the slow lane at `now`, if they do. */
+export const slowLaneReason = (
+  webhook: Pick<WebhookRecord, 'circuit' | 'slowLaneUntil' | 'stalledUntil'>,
+  now: Date,
+): 'circuit_open' | 'slow_endpoint' | 'requests_unanswered' | undefined => {
+  const until = (time: string | undefined) => time !== undefined && Date.parse(time) > now.getTime();
+  if (webhook.circuit) return 'circuit_open';
+  if (until(webhook.slowLaneUntil)) return 'slow_endpoint';
+  if (until(webhook.stalledUntil)) return 'requests_unanswered';
+  return undefined;
+};
+
+/** Whether the webhook's deliveries go to the slow lane at `now`: it answers slowly or not at all, or its circuit is open. */
+export const inSlowLane = (webhook: Pick<WebhookRecord, 'circuit' | 'slowLaneUntil' | 'stalledUntil'>, now: Date): boolean =>
+  slowLaneReason(webhook, now) !== undefined;
 
 /** A Standard Webhooks secret: `whsec_` + base64 of 32 random bytes. */
 export const generateSecret = (): string => SECRET_PREFIX + randomBytes(32).toString('base64');

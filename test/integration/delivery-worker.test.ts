@@ -881,7 +881,7 @@ describe('the slow lane', () => {
       slowLane: { deadlineMs, holdSeconds, queueUrl: slowQueueUrl },
       logger: outputs.logger,
       metrics: outputs.metrics,
-      sender: createUndiciSender({ allowPrivateDestinations: true, allowHttp: true, requestTimeoutMs: 2000 }),
+      sender: createUndiciSender({ allowPrivateDestinations: true, allowHttp: true, requestTimeoutMs: Math.max(2000, deadlineMs + 1000) }),
     });
     const webhooks = new DynamoWebhookRepository(store.db, store.tableName, clock);
     const deliveries = new DynamoDeliveryRepository(store.db, store.tableName, clock);
@@ -925,18 +925,19 @@ describe('the slow lane', () => {
   });
 
   it('cuts off the other requests in flight to the endpoint at once, when one reaches the deadline', async () => {
-    const lanes = await setup('/hangs', 1000);
+    // A deadline of 4 s: the second request is sent 0.7 s after the first, before the first is a stall (1 s).
+    const lanes = await setup('/hangs', 4000);
     const { job: second } = makeDelivery(lanes.endpoint, { ...lanes.job.event, id: `${lanes.job.event.id}-2` }, { now: clock.now() });
     const first = lanes.worker.process(lanes.job);
     await eventually(async () => requests.some((request) => request.headers['webhook-delivery-id'] === lanes.job.deliveryId) || undefined, 5000, 'the first request in flight', 10);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await new Promise((resolve) => setTimeout(resolve, 700));
 
     await Promise.all([first, lanes.worker.process(second)]);
 
     const cutOff = lanes.outputs.logged.filter((line) => line.message === 'delivery moved to the slow lane: no answer within the deadline');
     expect(cutOff.map((line) => line.fields.deliveryId).sort()).toEqual([lanes.job.deliveryId, second.deliveryId].sort());
     // The second was cut off with the first, before its own deadline.
-    expect(cutOff.find((line) => line.fields.deliveryId === second.deliveryId)!.fields.durationMs).toBeLessThan(1000);
+    expect(cutOff.find((line) => line.fields.deliveryId === second.deliveryId)!.fields.durationMs).toBeLessThan(3800);
     expect((await lanes.queued(lanes.slowQueueUrl)).map((job) => job.deliveryId).sort()).toEqual([lanes.job.deliveryId, second.deliveryId].sort());
     await lanes.close();
   });
@@ -961,6 +962,33 @@ describe('the slow lane', () => {
     await first;
     expect((await lanes.queued(lanes.slowQueueUrl)).map((job) => job.deliveryId).sort()).toEqual([lanes.job.deliveryId, next.deliveryId].sort());
     await lanes.close();
+  });
+
+  it('marks such an endpoint stalled on its item, so that other workers and the router send it nothing more from the shared lane', async () => {
+    const lanes = await setup('/hangs', 1000);
+    const other = newWorker({
+      jobsQueueUrl: lanes.sharedQueueUrl,
+      deadLetterQueueUrl: sqsServer.createQueue(uniqueName('dlq')),
+      retries: [60],
+      slowLane: { deadlineMs: 1000, holdSeconds, queueUrl: lanes.slowQueueUrl },
+      logger: lanes.outputs.logger,
+      metrics: lanes.outputs.metrics,
+    });
+    const { job: next } = makeDelivery(lanes.endpoint, { ...lanes.job.event, id: `${lanes.job.event.id}-other` }, { now: clock.now() });
+    const first = lanes.worker.process(lanes.job);
+
+    const stalled = await eventually(async () => (await lanes.stored()).stalledUntil, 5000, 'the stall mark', 20);
+    expect(stalled).toBe(new Date(now + 1000).toISOString());
+    await other.worker.process(next);
+
+    expect(requests.filter((request) => request.headers['webhook-delivery-id'] === next.deliveryId)).toEqual([]);
+    expect(lanes.outputs.logged).toContainEqual({
+      level: 'info',
+      message: 'delivery moved to the slow lane',
+      fields: expect.objectContaining({ deliveryId: next.deliveryId, reason: 'requests_unanswered' }),
+    });
+    await first;
+    await Promise.all([lanes.close(), other.close()]);
   });
 
   it('waits for the answer in the slow lane, at once (the claim was released), with the same ids, and extends the hold on a slow answer', async () => {

@@ -220,6 +220,16 @@ export class DynamoWebhookRepository implements WebhookRepository {
     });
   }
 
+  markStalled(tenantId: string, id: string, mark: { at: string; until: string }): Promise<boolean> {
+    return this.conditionalUpdate({
+      TableName: this.tableName,
+      Key: itemKeys.webhook(tenantId, id),
+      UpdateExpression: 'SET stalledUntil = :until',
+      ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(stalledUntil) OR stalledUntil <= :at)',
+      ExpressionAttributeValues: { ':until': mark.until, ':at': mark.at },
+    });
+  }
+
   async leaveSlowLane(tenantId: string, id: string): Promise<void> {
     await this.conditionalUpdate({
       TableName: this.tableName,

@@ -17,7 +17,7 @@ import type {
 } from './delivery.ports.js';
 import { nextRetryDelaySeconds, parseRetryAfter, type RetryPolicy } from './retry-policy.js';
 import type { SendResult, WebhookSender } from './sender.port.js';
-import { type Circuit, inSlowLane, signingSecrets, type WebhookRecord } from '../webhook.js';
+import { type Circuit, inSlowLane, signingSecrets, slowLaneReason, type WebhookRecord } from '../webhook.js';
 import type { FanOut } from './fan-out.js';
 import { deliveryHeaders } from './signing.js';
 
@@ -70,9 +70,10 @@ export interface SlowLanePolicy {
 
 export const DEFAULT_SLOW_LANE_POLICY: SlowLanePolicy = { deadlineMs: 2000, holdSeconds: 3600 };
 /**
- * While a request of the shared lane to an endpoint has waited this share of the deadline without an answer, the
- * worker sends that endpoint no more from the shared lane: its next jobs go to the slow lane unsent (nothing is
- * abandoned, so nothing is repeated), and only those already sent can hold shared workers.
+ * Once a request of the shared lane to an endpoint has waited this share of the deadline without an answer, no
+ * worker sends that endpoint more from the shared lane until the deadline has decided: the worker stops at once,
+ * and marks the endpoint stalled on its item for the others and the router. Its next jobs go to the slow lane
+ * unsent (nothing is abandoned, so nothing is repeated); only those already sent can hold shared workers.
  */
 export const STALLED_SHARE = 0.25;
 
@@ -134,6 +135,7 @@ export class DeliveryWorker {
         | 'restartSendSlots'
         | 'holdInSlowLane'
         | 'leaveSlowLane'
+        | 'markStalled'
       >;
       readonly deliveries: DeliveryRepository;
       readonly jobs: DeliveryJobQueue;
@@ -169,13 +171,7 @@ export class DeliveryWorker {
     const { slowLane } = this.deps;
     const endpointKey = `${job.tenantId}/${job.webhookId}`;
     if (slowLane && job.lane === undefined && webhook?.enabled) {
-      const reason = webhook.circuit
-        ? 'circuit_open'
-        : inSlowLane(webhook, now)
-          ? 'slow_endpoint'
-          : this.stalled(endpointKey, slowLane, now)
-            ? 'requests_unanswered'
-            : undefined;
+      const reason = slowLaneReason(webhook, now) ?? (this.stalled(endpointKey, slowLane, now) ? 'requests_unanswered' : undefined);
       if (reason !== undefined) {
         await this.deps.jobs.enqueue([{ ...job, lane: 'slow' }]);
         this.deps.metrics.deliveryMovedToSlowLane();
@@ -243,6 +239,20 @@ export class DeliveryWorker {
     const cutOff = deadlineMs === undefined ? undefined : new AbortController();
     const inFlight = this.sharedLaneInFlight.get(endpointKey) ?? new Map<AbortController, number>();
     if (cutOff) this.sharedLaneInFlight.set(endpointKey, inFlight.set(cutOff, now.getTime()));
+    // Past STALLED_SHARE of the deadline unanswered, the endpoint is marked stalled on its item too, so that no
+    // worker sends it more from the shared lane until the deadline has decided. A failed mark only loses that: it
+    // must not fail a job whose POST may have been answered.
+    let marking: Promise<unknown> | undefined;
+    const stallTimer =
+      deadlineMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            const at = this.deps.clock.now();
+            const mark = { at: at.toISOString(), until: new Date(at.getTime() + deadlineMs).toISOString() };
+            marking = this.deps.webhooks.markStalled(webhook.tenantId, webhook.id, mark).catch((error: unknown) => {
+              this.deps.logger.warn('could not mark the endpoint stalled', { ...fields, error: String(error) });
+            });
+          }, deadlineMs * STALLED_SHARE);
     const result = await this.deps.sender.send({
       url: webhook.url,
       body,
@@ -257,6 +267,8 @@ export class DeliveryWorker {
         body,
       }),
     });
+    clearTimeout(stallTimer);
+    await marking;
     if (cutOff) {
       inFlight.delete(cutOff);
       if (inFlight.size === 0) this.sharedLaneInFlight.delete(endpointKey);

@@ -106,6 +106,7 @@ const setupMemory = (sinkUrl: string, webhookCount: number) => {
       restartSendSlots: async () => false,
       holdInSlowLane: async () => false,
       leaveSlowLane: async () => undefined,
+      markStalled: async () => false,
     },
     deliveries,
     jobs: { enqueue: async () => undefined },
