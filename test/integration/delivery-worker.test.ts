@@ -64,7 +64,8 @@ beforeAll(async () => {
   sqsServer = new EmbeddedSqs({ region: 'us-east-1', now: () => now });
   await sqsServer.start();
   sqs = sqsClientFor(sqsServer);
-  // `/status/{code}?body={text}` answers that status and body; `/hangs` never answers; `/switch/{name}` answers
+  // `/status/{code}?body={text}` answers that status and body; `/retry-after/{code}/{seconds}` that status with
+  // Retry-After; `/hangs` never answers; `/switch/{name}` answers
   // switchStatus.get(name), 503 until set; the rest as below.
   receiver = createServer((request, response) => {
     requests.push({ url: request.url ?? '/', headers: request.headers, at: Date.now() });
@@ -78,6 +79,11 @@ beforeAll(async () => {
       return;
     }
     if (request.url === '/hangs') return; // never answers
+    const retryAfter = /^\/retry-after\/(\d{3})\/(\d+)$/.exec(request.url ?? '');
+    if (retryAfter) {
+      response.writeHead(Number(retryAfter[1]), { 'retry-after': retryAfter[2]! }).end();
+      return;
+    }
     const switched = /^\/switch\/(.+)$/.exec(request.url ?? '');
     if (switched) {
       response.writeHead(switchStatus.get(switched[1]!) ?? 503).end();
@@ -579,13 +585,17 @@ describe('each attempt', () => {
 
 describe('what each attempt leaves behind: the attempt record, one structured log line, the metrics', () => {
   /** One attempt of a fresh delivery to `url`, published `eventAgeMs` ago, by a worker recording its outputs. */
-  const attemptTo = async (url: string, options: { retries?: number[]; eventAgeMs?: number; sender?: UndiciSender } = {}) => {
+  const attemptTo = async (
+    url: string,
+    options: { retries?: number[]; eventAgeMs?: number; sender?: UndiciSender; job?: Partial<DeliveryJob> } = {},
+  ) => {
     const webhooks = new DynamoWebhookRepository(store.db, store.tableName, clock);
     const deliveries = new DynamoDeliveryRepository(store.db, store.tableName, clock);
     const outputs = recorder();
+    const queues = { jobs: sqsServer.createQueue(uniqueName('outputs')), deadLetters: sqsServer.createQueue(uniqueName('outputs-dlq')) };
     const { worker, close } = newWorker({
-      jobsQueueUrl: sqsServer.createQueue(uniqueName('outputs')),
-      deadLetterQueueUrl: sqsServer.createQueue(uniqueName('outputs-dlq')),
+      jobsQueueUrl: queues.jobs,
+      deadLetterQueueUrl: queues.deadLetters,
       retries: options.retries ?? [60],
       logger: outputs.logger,
       metrics: outputs.metrics,
@@ -602,7 +612,7 @@ describe('what each attempt leaves behind: the attempt record, one structured lo
     const { record, job } = makeDelivery(webhook, event, { now: clock.now() });
     const key = { tenantId: webhook.tenantId, webhookId: webhook.id, deliveryId: record.id };
     try {
-      expect(await worker.process(job)).toEqual({ kind: 'done' });
+      expect(await worker.process({ ...job, ...options.job })).toEqual({ kind: 'done' });
     } finally {
       await close();
     }
@@ -610,9 +620,49 @@ describe('what each attempt leaves behind: the attempt record, one structured lo
     const attempt = stored!.attempts[0]!;
     expect(stored!.attempts).toHaveLength(1);
     expect(Number.isInteger(attempt.durationMs)).toBe(true);
-    const fields = { ...key, eventId: event.id, eventType: 'order.created', attempt: 1 };
-    return { ...outputs, stored: stored!, attempt, fields, webhook, webhooks, at: clock.now().toISOString() };
+    const fields = { ...key, eventId: event.id, eventType: 'order.created', attempt: options.job?.attempt ?? 1 };
+    /** Messages on a queue: visible, in flight or delayed. */
+    const messagesOn = async (queueUrl: string) => {
+      const { Attributes = {} } = await sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: queueUrl,
+          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+        }),
+      );
+      return Object.values(Attributes).reduce((sum, count) => sum + Number(count), 0);
+    };
+    return { ...outputs, stored: stored!, attempt, fields, webhook, webhooks, queues, messagesOn, at: clock.now().toISOString() };
   };
+
+  it('a 503 or 429 with Retry-After: the retry waits that long, within the schedule; Retry-After on another 4xx is not honoured', async () => {
+    const after = (seconds: number) => new Date(now + seconds * 1000).toISOString();
+    for (const [status, wait] of [
+      [503, 600],
+      [429, 600],
+      [400, 60],
+    ] as const) {
+      const { stored } = await attemptTo(receiverUrl(`/retry-after/${status}/600`), { retries: [60, 3600] });
+      expect({ status, nextAttemptAt: stored.nextAttemptAt }).toEqual({ status, nextAttemptAt: after(wait) });
+    }
+  });
+
+  it('a 300: no success, retried as http_3xx', async () => {
+    const { stored, attempt } = await attemptTo(receiverUrl('/status/300'));
+    expect(stored.status).toBe('retrying');
+    expect(attempt).toMatchObject({ statusCode: 300, error: 'http_3xx' });
+  });
+
+  it('a redriven job (its schedule started anew) waits the schedule’s first delay after a failure, not the one its attempt number gives', async () => {
+    const { stored } = await attemptTo(receiverUrl('/status/503'), { retries: [60, 3600], job: { attempt: 5, scheduleOffset: 4 } });
+    expect(stored).toMatchObject({ status: 'retrying', nextAttemptAt: new Date(now + 60_000).toISOString() });
+  });
+
+  it('a manual retry that fails: recorded as failed, neither retried nor dead-lettered', async () => {
+    const { stored, queues, messagesOn } = await attemptTo(receiverUrl('/status/503'), { retries: [60], job: { manual: true } });
+    expect(stored).toMatchObject({ status: 'failed', lastError: 'http_5xx' });
+    expect(await messagesOn(queues.jobs)).toBe(0);
+    expect(await messagesOn(queues.deadLetters)).toBe(0);
+  });
 
   it('a 2xx: its status and response body, no error; logged as delivered; counted with its latency and the event’s age', async () => {
     const result = await attemptTo(receiverUrl('/status/200?body=accepted'), { eventAgeMs: 4_000 });
