@@ -1,4 +1,4 @@
-import { createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { runAdminCli } from '../support/admin-cli.js';
@@ -14,6 +14,23 @@ const webhookHealth = async (platformUrl: string, id: string) =>
 const ORDER = { orderId: 'o', customerId: 'c', total: { amount: 1, currency: 'EUR' }, lines: [{ sku: 's', quantity: 1 }] };
 const post = (url: string, key: string, body: unknown) =>
   fetch(url, { method: 'POST', headers: { 'x-api-key': key, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+/** A webhook of tenant `dev` (key `k`) to `receiver`'s `path` that only events with attribute probe=`probe` reach. */
+const createProbed = async (platformUrl: string, receiver: Server, path: string, probe: string) => {
+  const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}${path}`;
+  const created = await post(`${platformUrl}/v1/webhooks`, 'k', { url, events: ['order.created'], filters: { probe: [probe] } });
+  return ((await created.json()) as { id: string }).id;
+};
+/** `count` order.created events of tenant `dev` with attribute probe=`probe`, ten per PutEvents call. */
+const publishProbed = async (events: EventBridgeClient, probe: string, count: number) => {
+  for (let first = 0; first < count; first += 10) {
+    const entries = Array.from({ length: Math.min(10, count - first) }, (_, index) => ({
+      Source: 'com.example.shop',
+      DetailType: 'order.created',
+      Detail: JSON.stringify({ tenantId: 'dev', id: `evt-${probe}-${first + index}`, attributes: { probe }, data: ORDER }),
+    }));
+    expect((await events.send(new PutEventsCommand({ Entries: entries }))).FailedEntryCount).toBe(0);
+  }
+};
 
 describe('local mode', () => {
   it('prints a generated key for tenant dev, keeps it and the data across a restart', async () => {
@@ -166,21 +183,10 @@ describe('local mode', () => {
     });
     const events = new EventBridgeClient({ region: 'us-east-1', endpoint: platform.url, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
     try {
-      const base = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
-      const create = async (path: string, probe: string) =>
-        ((await (await post(`${platform.url}/v1/webhooks`, 'k', { url: `${base}${path}`, events: ['order.created'], filters: { probe: [probe] } })).json()) as { id: string }).id;
+      const create = (path: string, probe: string) => createProbed(platform.url, receiver, path, probe);
       const hanging = await create('/hangs', 'hanging');
       await create('/ok', 'healthy');
-      const publish = async (probe: string, count: number) => {
-        for (let first = 0; first < count; first += 10) {
-          const entries = Array.from({ length: Math.min(10, count - first) }, (_, index) => ({
-            Source: 'com.example.shop',
-            DetailType: 'order.created',
-            Detail: JSON.stringify({ tenantId: 'dev', id: `evt-${probe}-${first + index}`, attributes: { probe }, data: ORDER }),
-          }));
-          expect((await events.send(new PutEventsCommand({ Entries: entries }))).FailedEntryCount).toBe(0);
-        }
-      };
+      const publish = (probe: string, count: number) => publishProbed(events, probe, count);
       const eventIds = (path: string, answered: boolean) => new Set(seen.filter((entry) => entry.path === path && entry.answered === answered).map((entry) => entry.eventId));
 
       await publish('hanging', 60);
@@ -220,21 +226,10 @@ describe('local mode', () => {
     const platform = await startPlatformProcess({ DEV_API_KEY: 'k', REQUEST_TIMEOUT_MS: '3000', FAST_LANE_DEADLINE_MS: '300' });
     const events = new EventBridgeClient({ region: 'us-east-1', endpoint: platform.url, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
     try {
-      const base = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
-      const create = async (path: string, probe: string) =>
-        ((await (await post(`${platform.url}/v1/webhooks`, 'k', { url: `${base}${path}`, events: ['order.created'], filters: { probe: [probe] } })).json()) as { id: string }).id;
+      const create = (path: string, probe: string) => createProbed(platform.url, receiver, path, probe);
       const slow = await create('/slow', 'slow');
       const healthy = await create('/ok', 'healthy');
-      const publish = async (probe: string, count: number) => {
-        for (let first = 0; first < count; first += 10) {
-          const entries = Array.from({ length: Math.min(10, count - first) }, (_, index) => ({
-            Source: 'com.example.shop',
-            DetailType: 'order.created',
-            Detail: JSON.stringify({ tenantId: 'dev', id: `evt-${probe}-${first + index}`, attributes: { probe }, data: ORDER }),
-          }));
-          expect((await events.send(new PutEventsCommand({ Entries: entries }))).FailedEntryCount).toBe(0);
-        }
-      };
+      const publish = (probe: string, count: number) => publishProbed(events, probe, count);
       const answered = (path: string) => new Set(seen.filter((entry) => entry.path === path && entry.answered).map((entry) => entry.deliveryId));
 
       await publish('slow', 30);
