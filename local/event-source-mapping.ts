@@ -32,6 +32,9 @@ export const toSqsRecord = (message: Message, queueArn: string, region: string):
   awsRegion: region,
 });
 
+/** Lambda's event source mapping long-polls for 20 s. */
+const LONG_POLL_SECONDS = 20;
+
 /**
  * What Lambda's SQS event source mapping does, for local mode: long-polls the queue, invokes the handler with
  * batches, deletes the records it did not report in `batchItemFailures`, and leaves failed records (or all of
@@ -39,17 +42,21 @@ export const toSqsRecord = (message: Message, queueArn: string, region: string):
  */
 export const startEventSourceMapping = (options: EventSourceMappingOptions) => {
   let running = true;
-  const poll = async () => {
+  // Stopping ends the pollers' long polls at once (one signal each: a signal shared by many requests warns of a
+  // leak); a batch being handled is finished first.
+  const stopping = Array.from({ length: options.concurrency }, () => new AbortController());
+  const poll = async ({ signal }: AbortController) => {
     while (running) {
       try {
         const { Messages = [] } = await options.sqs.send(
           new ReceiveMessageCommand({
             QueueUrl: options.queueUrl,
             MaxNumberOfMessages: options.batchSize,
-            WaitTimeSeconds: 1,
+            WaitTimeSeconds: LONG_POLL_SECONDS,
             MessageSystemAttributeNames: ['All'],
             MessageAttributeNames: ['All'],
           }),
+          { abortSignal: signal },
         );
         if (Messages.length === 0) continue;
         const records = Messages.map((message) => toSqsRecord(message, options.queueArn, options.region));
@@ -78,10 +85,11 @@ export const startEventSourceMapping = (options: EventSourceMappingOptions) => {
       }
     }
   };
-  const pollers = Array.from({ length: options.concurrency }, () => poll());
+  const pollers = stopping.map(poll);
   return {
     stop: async () => {
       running = false;
+      for (const controller of stopping) controller.abort();
       await Promise.all(pollers);
     },
   };

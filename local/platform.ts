@@ -53,6 +53,9 @@ export interface LocalTarget {
   readonly deliveryDeadLetterQueueUrl: string;
 }
 
+/** Concurrent pollers of each queue: the default stage's maximum concurrency of its event source mapping. */
+export const LOCAL_POLLERS = { events: 5, deliveries: 20, slowLaneDeliveries: 5 } as const;
+
 export const localTargetFile = (dataDir: string) => join(dataDir, 'local-target.json');
 
 export interface LocalPlatformOptions {
@@ -145,7 +148,7 @@ export const startLocalPlatform = async (options: LocalPlatformOptions): Promise
       region: options.region,
       handler: routeEvents,
       batchSize: 10,
-      concurrency: 1,
+      concurrency: LOCAL_POLLERS.events,
       log: options.log,
     }),
     startEventSourceMapping({
@@ -155,7 +158,7 @@ export const startLocalPlatform = async (options: LocalPlatformOptions): Promise
       region: options.region,
       handler: deliver,
       batchSize: 10,
-      concurrency: 4,
+      concurrency: LOCAL_POLLERS.deliveries,
       log: options.log,
     }),
     // The slow lane: endpoints that answer slowly or not at all wait here, on pollers of their own.
@@ -166,7 +169,7 @@ export const startLocalPlatform = async (options: LocalPlatformOptions): Promise
       region: options.region,
       handler: deliver,
       batchSize: 10,
-      concurrency: 2,
+      concurrency: LOCAL_POLLERS.slowLaneDeliveries,
       log: options.log,
     }),
   ];

@@ -15,7 +15,6 @@ import {
 
 const ACCOUNT_ID = '000000000000';
 const MAX_WAIT_SECONDS = 20;
-const POLL_INTERVAL_MS = 20;
 /** Requests that change what a queue holds or when it hands a message out: answered only once saved. */
 const SAVED_ACTIONS = new Set([
   'CreateQueue',
@@ -67,6 +66,8 @@ export class EmbeddedSqs {
   private readonly stateFile?: string;
   /** The save the requests answered next are waiting for, while one is scheduled. */
   private scheduledSave?: Promise<void>;
+  /** The long polls waiting on each queue, oldest first: each resolves to look at the queue again. */
+  private readonly waiting = new Map<string, Set<() => void>>();
 
   constructor(
     private readonly options: { region: string; dataDir?: string; now?: () => number } = { region: 'us-east-1' },
@@ -75,7 +76,7 @@ export class EmbeddedSqs {
       mkdirSync(options.dataDir, { recursive: true });
       this.stateFile = join(options.dataDir, 'queues.json');
     }
-    this.engine = new QueueEngine(options.now, this.load());
+    this.engine = new QueueEngine(options.now, this.load(), (queueName) => this.wakeOne(queueName));
   }
 
   get endpoint(): string {
@@ -100,6 +101,7 @@ export class EmbeddedSqs {
       await new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeIdleConnections();
+        this.wakeAll();
       });
     }
     this.save();
@@ -125,9 +127,12 @@ export class EmbeddedSqs {
     for await (const chunk of request) chunks.push(chunk as Buffer);
     const target = String(request.headers['x-amz-target'] ?? '');
     const action = target.startsWith('AmazonSQS.') ? target.slice('AmazonSQS.'.length) : '';
+    // A client that goes away (an aborted long poll) must not be handed messages it will never see.
+    const clientGone = new AbortController();
+    response.once('close', () => clientGone.abort());
     try {
       const input = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Input;
-      const output = await this.dispatch(action, input);
+      const output = await this.dispatch(action, input, clientGone.signal);
       if (SAVED_ACTIONS.has(action)) await this.saveSoon();
       this.closeConnectionIfStopping(response);
       reply(response, 200, output);
@@ -149,7 +154,7 @@ export class EmbeddedSqs {
     if (!this.server?.listening) response.setHeader('connection', 'close');
   }
 
-  private async dispatch(action: string, input: Input): Promise<unknown> {
+  private async dispatch(action: string, input: Input, clientGone: AbortSignal): Promise<unknown> {
     switch (action) {
       case 'CreateQueue': {
         const name = typeof input.QueueName === 'string' ? input.QueueName : '';
@@ -177,7 +182,7 @@ export class EmbeddedSqs {
         return this.batch(input, (entry) => this.send(name, entry));
       }
       case 'ReceiveMessage': {
-        const messages = await this.receive(input);
+        const messages = await this.receive(input, clientGone);
         return messages.length > 0 ? { Messages: messages.map((message) => shapeReceived(message, input)) } : {};
       }
       case 'DeleteMessage':
@@ -215,8 +220,13 @@ export class EmbeddedSqs {
     };
   }
 
-  /** Long polling: waits up to WaitTimeSeconds for a message, as SQS does. */
-  private async receive(input: Input) {
+  /**
+   * Long polling, as SQS does: waits up to WaitTimeSeconds for a message. A waiting poll looks at the queue again
+   * only when one of its messages may have become receivable: one was sent or moved to it or had its visibility
+   * changed (each wakes the oldest waiting poll), or the earliest hidden one's time has come. An idle poll costs
+   * nothing, however many pollers wait.
+   */
+  private async receive(input: Input, clientGone: AbortSignal) {
     const name = this.nameOf(input);
     const waitSeconds = Number(input.WaitTimeSeconds ?? 0);
     if (!Number.isInteger(waitSeconds) || waitSeconds < 0 || waitSeconds > MAX_WAIT_SECONDS) {
@@ -228,10 +238,39 @@ export class EmbeddedSqs {
       ...(input.VisibilityTimeout !== undefined && { visibilityTimeout: Number(input.VisibilityTimeout) }),
     };
     for (;;) {
+      if (clientGone.aborted) return [];
       const messages = this.engine.receive(name, options);
-      if (messages.length > 0 || Date.now() >= deadline || !this.server?.listening) return messages;
-      await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
+      const waitMs = deadline - Date.now();
+      if (messages.length > 0 || waitMs <= 0 || !this.server?.listening) return messages;
+      await this.nextChance(name, Math.min(waitMs, this.engine.msUntilNextVisible(name) ?? waitMs), clientGone);
     }
+  }
+
+  /** Resolves when the queue is woken, after `ms`, or when the client goes away, whichever comes first. */
+  private nextChance(name: string, ms: number, clientGone: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const waiters = this.waiting.get(name) ?? new Set<() => void>();
+      this.waiting.set(name, waiters);
+      const done = () => {
+        clearTimeout(timer);
+        clientGone.removeEventListener('abort', done);
+        waiters.delete(done);
+        resolve();
+      };
+      // At least 1 ms: a message that turns visible this millisecond is received on the next turn, not spun on.
+      const timer = setTimeout(done, Math.max(1, ms));
+      clientGone.addEventListener('abort', done);
+      waiters.add(done);
+    });
+  }
+
+  private wakeOne(name: string): void {
+    const oldest = this.waiting.get(name)?.values().next().value;
+    oldest?.();
+  }
+
+  private wakeAll(): void {
+    for (const waiters of this.waiting.values()) for (const done of [...waiters]) done();
   }
 
   /** Applies a batch entry by entry, as SQS does: a failing entry goes to Failed, the others still succeed. */

@@ -116,9 +116,15 @@ export const md5OfMessageAttributes = (attributes: Record<string, MessageAttribu
 export class QueueEngine {
   private readonly queues = new Map<string, QueueState>();
 
+  /**
+   * @param onMessageReady called with a queue's name each time one of its messages becomes receivable, now or at
+   *   a new time (sent, its visibility changed, moved to it as a dead letter): long polls waiting on the queue
+   *   look again.
+   */
   constructor(
     private readonly now: () => number = Date.now,
     initial: readonly QueueState[] = [],
+    private readonly onMessageReady: (queueName: string) => void = () => {},
   ) {
     for (const queue of initial) this.queues.set(queue.name, queue);
   }
@@ -171,6 +177,7 @@ export class QueueEngine {
       receiveCount: 0,
     };
     queue.messages.push(message);
+    this.onMessageReady(name);
     return message;
   }
 
@@ -235,6 +242,7 @@ export class QueueEngine {
       throw new QueueError('InvalidParameterValue', 'Total VisibilityTimeout for the message is beyond the limit [43200 seconds]');
     }
     message.visibleAt = this.now() + visibilityTimeout * 1000;
+    this.onMessageReady(name);
   }
 
   purge(name: string): void {
@@ -264,7 +272,8 @@ export class QueueEngine {
   msUntilNextVisible(name: string): number | undefined {
     const queue = this.queue(name);
     if (queue.messages.length === 0) return undefined;
-    const next = Math.min(...queue.messages.map((message) => message.visibleAt));
+    let next = Infinity;
+    for (const message of queue.messages) next = Math.min(next, message.visibleAt);
     return Math.max(0, next - this.now());
   }
 
@@ -273,6 +282,7 @@ export class QueueEngine {
     queue.messages = queue.messages.filter((candidate) => candidate !== message);
     const { receiptHandle: _handle, ...rest } = message;
     deadLetterQueue.messages.push({ ...rest, visibleAt: this.now() });
+    this.onMessageReady(deadLetterQueueName);
   }
 
   private expire(queue: QueueState): void {

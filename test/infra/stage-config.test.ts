@@ -1,5 +1,6 @@
 import { DEFAULT_RETRY_DELAYS_SECONDS } from '../../functions/domain/delivery/retry-policy.js';
 import { deliveryQueueMaxAgeSeconds, parkingReceives, parseStageConfig } from '../../lib/config/stage-config.js';
+import { LOCAL_POLLERS } from '../../local/platform.js';
 
 describe('stage config', () => {
   it('defaults to a safe dev stage', () => {
@@ -30,6 +31,16 @@ describe('stage config', () => {
       emulator: { metricMathAlarms: true, sqsBatchActionGrants: false },
     });
     expect(config.monitoring.alarmEmail).toBeUndefined();
+  });
+
+  it("gives local mode's queues as many pollers as the default stage gives their event source mappings", () => {
+    const { router, delivery } = parseStageConfig(undefined);
+
+    expect(LOCAL_POLLERS).toEqual({
+      events: router.maxConcurrency,
+      deliveries: delivery.maxConcurrency,
+      slowLaneDeliveries: delivery.slowLane.maxConcurrency,
+    });
   });
 
   it('accepts the JSON string `cdk -c webhooks=...` passes, keeping defaults for the rest', () => {

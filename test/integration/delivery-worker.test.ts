@@ -870,6 +870,39 @@ describe('the circuit breaker', () => {
     await breaker.close();
   });
 
+  it('gives the probe only to a job that makes its attempt: a copy of an attempt already made leaves it to the next', async () => {
+    const breaker = await setup();
+    await open(breaker);
+    const attempted = breaker.jobFor(0).job; // a copy of the first job open() attempted
+    now += 30_000;
+
+    await breaker.worker.process(attempted); // dropped: its attempt is made
+    await breaker.worker.process(breaker.jobFor(40).job);
+
+    expect(breaker.posts()).toBe(4); // the probe
+    expect(breaker.outputs.logged).toContainEqual(expect.objectContaining({ message: 'duplicate job dropped: attempt already made' }));
+    await breaker.close();
+  });
+
+  it('lets the job that lost the race for the probe be attempted at its next turn, its claim given up', async () => {
+    const breaker = await setup();
+    await open(breaker);
+    switchStatus.set(breaker.name, 204);
+    const racing = [breaker.jobFor(50).job, breaker.jobFor(51).job];
+    now += 30_000;
+
+    await Promise.all(racing.map((job) => breaker.worker.process(job))); // both read the circuit before the probe was taken
+    expect(breaker.posts()).toBe(4);
+    now += 30_000;
+    for (const job of racing) await breaker.worker.process(job); // the probe's copy is dropped, the other attempted
+
+    expect(breaker.posts()).toBe(5);
+    for (const job of racing) {
+      expect(await breaker.deliveries.get(breaker.keyOf(job))).toMatchObject({ status: 'succeeded', attempts: [{ attempt: 1, statusCode: 204 }] });
+    }
+    await breaker.close();
+  });
+
   it('holds jobs one cool-off while a probe is in flight, and lets another through once a dead probe’s lease lapses', async () => {
     const breaker = await setup();
     await open(breaker);

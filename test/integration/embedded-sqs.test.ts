@@ -433,6 +433,88 @@ describe('EmbeddedSqs with the AWS SDK SQS client', () => {
       expect(Date.now() - startedAt).toBeLessThan(2_000);
     });
 
+    it('returns a message sent with DelaySeconds once the delay is over, within the same poll', async () => {
+      const queueUrl = await createQueue();
+      await client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'later', DelaySeconds: 1 }));
+      const startedAt = Date.now();
+
+      const messages = await receive(queueUrl, { WaitTimeSeconds: 10 });
+
+      expect(messages.map((message) => message.Body)).toEqual(['later']);
+      expect(Date.now() - startedAt).toBeLessThan(6_000);
+    });
+
+    it('returns a message whose visibility timeout ran out during the poll, and one made visible again', async () => {
+      const queueUrl = await createQueue();
+      await client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'lapsed' }));
+      await client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'released' }));
+      await receive(queueUrl, { VisibilityTimeout: 1, MaxNumberOfMessages: 1 });
+      const [held] = await receive(queueUrl, { VisibilityTimeout: 300, MaxNumberOfMessages: 1 });
+      const startedAt = Date.now();
+
+      const lapsed = await receive(queueUrl, { WaitTimeSeconds: 10 });
+      const releasing = receive(queueUrl, { WaitTimeSeconds: 10 });
+      await client.send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: held!.ReceiptHandle!, VisibilityTimeout: 0 }));
+      const released = await releasing;
+
+      expect(lapsed.map((message) => message.Body)).toEqual(['lapsed']);
+      expect(released.map((message) => message.Body)).toEqual(['released']);
+      expect(Date.now() - startedAt).toBeLessThan(6_000);
+    });
+
+    it('hands each message sent to one of the polls waiting on the queue, waking the others for the next ones', async () => {
+      const queueUrl = await createQueue();
+      const polls = Array.from({ length: 3 }, () => receive(queueUrl, { WaitTimeSeconds: 10 }));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const startedAt = Date.now();
+
+      for (const body of ['one', 'two', 'three']) {
+        await client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));
+      }
+      const received = await Promise.all(polls);
+
+      expect(received.map((messages) => messages.length)).toEqual([1, 1, 1]);
+      expect(received.flat().map((message) => message.Body).sort()).toEqual(['one', 'three', 'two']);
+      expect(Date.now() - startedAt).toBeLessThan(6_000);
+    });
+
+    it('hands a poll waiting on a dead-letter queue the message moved there', async () => {
+      const deadLetterQueueUrl = await createQueue({}, 'dlq');
+      const redrivePolicy = JSON.stringify({ deadLetterTargetArn: await queueArnOf(deadLetterQueueUrl), maxReceiveCount: '1' });
+      const queueUrl = await createQueue({ RedrivePolicy: redrivePolicy });
+      await client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'poison' }));
+      await receive(queueUrl, { VisibilityTimeout: 0 });
+      const waiting = receive(deadLetterQueueUrl, { WaitTimeSeconds: 10 });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const startedAt = Date.now();
+
+      expect(await receive(queueUrl)).toEqual([]);
+      const dead = await waiting;
+
+      expect(dead.map((message) => message.Body)).toEqual(['poison']);
+      expect(Date.now() - startedAt).toBeLessThan(6_000);
+    });
+
+    it('does not hand a message to a poll whose client went away', async () => {
+      const queueUrl = await createQueue();
+      const abandon = new AbortController();
+      const abandoned = client
+        .send(new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 20 }), { abortSignal: abandon.signal })
+        .catch((error: Error) => error.name);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      abandon.abort();
+      expect(await abandoned).toBe('AbortError');
+      // The server learns of the closed connection on a later turn of the same event loop.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+
+      await client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'for the next poll' }));
+      const messages = await receive(queueUrl, { WaitTimeSeconds: 5, MessageSystemAttributeNames: ['ApproximateReceiveCount'] });
+
+      expect(messages.map((message) => [message.Body, message.Attributes?.ApproximateReceiveCount])).toEqual([
+        ['for the next poll', '1'],
+      ]);
+    });
+
     it('returns no messages after WaitTimeSeconds on an empty queue', async () => {
       const queueUrl = await createQueue();
       const startedAt = Date.now();
@@ -493,6 +575,26 @@ describe('EmbeddedSqs lifecycle', () => {
       expect(Messages).toBeUndefined();
       expect(Date.now() - startedAt).toBeLessThan(1_000);
       await expect(sqs.stop()).resolves.toBeUndefined();
+    } finally {
+      client.destroy();
+      await sqs.stop();
+    }
+  });
+
+  it('looks at a queue only when woken while a poll waits, not on a timer: an idle poll costs nothing', async () => {
+    let clockReads = 0;
+    const sqs = new EmbeddedSqs({ region: REGION, now: () => (clockReads++, Date.now()) });
+    await sqs.start();
+    const client = sqsClientFor(sqs);
+    try {
+      const queueUrl = sqs.createQueue('idle');
+      clockReads = 0;
+
+      const { Messages } = await client.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 2 }));
+
+      expect(Messages).toBeUndefined();
+      // One look when the poll starts and one when it ends; polling every few milliseconds would read it hundreds of times.
+      expect(clockReads).toBeLessThanOrEqual(6);
     } finally {
       client.destroy();
       await sqs.stop();

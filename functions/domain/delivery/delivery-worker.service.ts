@@ -78,13 +78,6 @@ export const DEFAULT_SLOW_LANE_POLICY: SlowLanePolicy = { deadlineMs: 2000, hold
 export const STALLED_SHARE = 0.25;
 
 /** Whether a job may be attempted now, as far as its endpoint's circuit goes. */
-type Gate =
-  | { readonly kind: 'closed' }
-  /** The circuit is open and this job is its probe. */
-  | { readonly kind: 'probe' }
-  /** The circuit is open: hold the job until then, spread over the cool-off after it. */
-  | { readonly kind: 'held'; readonly untilMs: number; readonly coolOffSeconds: number };
-
 type Verdict =
   | { readonly kind: 'delivered' }
   | { readonly kind: 'gone' }
@@ -180,13 +173,13 @@ export class DeliveryWorker {
       }
     }
     // Held before it is claimed: a held job is not an attempt, so nothing is recorded or counted as failed.
-    const gate: Gate = webhook?.enabled ? await this.circuitGate(webhook, now) : { kind: 'closed' };
-    if (gate.kind === 'held') {
-      const spreadSeconds = (this.deps.random ?? Math.random)() * gate.coolOffSeconds;
-      const heldUntil = await this.requeue(this.onLane(withoutSendSlot(job), webhook, now), (gate.untilMs - now.getTime()) / 1000 + spreadSeconds, now);
-      this.deps.metrics.deliveryHeld();
-      this.deps.logger.info('delivery held: circuit open', { ...fields, heldUntil: new Date(heldUntil).toISOString() });
-      return { kind: 'done' };
+    const circuit = webhook?.enabled ? webhook.circuit : undefined;
+    if (circuit && now.getTime() < Date.parse(circuit.probeAt)) {
+      return this.holdBehindCircuit(job, webhook!, Date.parse(circuit.probeAt), circuit.coolOffSeconds, now, fields);
+    }
+    if (circuit?.probeLeaseUntil !== undefined && now.getTime() < Date.parse(circuit.probeLeaseUntil)) {
+      // Another job is the probe: back after one cool-off, when the probe has most likely closed or re-opened the circuit.
+      return this.holdBehindCircuit(job, webhook!, now.getTime() + circuit.coolOffSeconds * 1000, circuit.coolOffSeconds, now, fields);
     }
     // A slot reserved earlier holds only while the job is on time: one that came back late from the queue would
     // start in the same second as the slots after it, so it takes a fresh slot instead.
@@ -225,6 +218,14 @@ export class DeliveryWorker {
       await this.deps.deliveries.updateProgress(key, { status: 'failed', lastError });
       this.deps.logger.info('delivery stopped', { ...fields, reason: lastError });
       return { kind: 'done' };
+    }
+    // The probe is taken only by a job that makes its attempt: one dropped as a duplicate, parked or throttled
+    // above would hold the probe's lease with no request, and keep the circuit from closing until it lapsed.
+    const probing = circuit !== undefined;
+    if (circuit && !(await this.takeProbe(webhook, circuit, now))) {
+      // Another job took it since the webhook was read.
+      await this.deps.deliveries.releaseClaim(key, job.attempt);
+      return this.holdBehindCircuit(job, webhook, now.getTime() + circuit.coolOffSeconds * 1000, circuit.coolOffSeconds, now, fields);
     }
 
     if (sendAt !== undefined && sendAt > now.getTime()) {
@@ -326,7 +327,7 @@ export class DeliveryWorker {
       await this.deps.deliveries.recordAttempt(key, { ...attempt, error: 'http_410' }, { status: 'failed', lastError: 'http_410' });
       return { kind: 'done' };
     }
-    if (await this.countFailure(webhook, now, verdict.error, gate.kind === 'probe')) {
+    if (await this.countFailure(webhook, now, verdict.error, probing)) {
       await this.deps.deliveries.recordAttempt(key, attempt, { status: 'failed', lastError: 'webhook_disabled' });
       return { kind: 'done' };
     }
@@ -403,21 +404,30 @@ export class DeliveryWorker {
     return dueAt;
   }
 
-  /** Lets a job through a closed circuit; through an open one only when its probe is due and this job takes it. */
-  private async circuitGate(webhook: WebhookRecord, now: Date): Promise<Gate> {
-    const { circuit } = webhook;
-    if (!circuit) return { kind: 'closed' };
-    const probeAt = Date.parse(circuit.probeAt);
-    if (now.getTime() < probeAt) return { kind: 'held', untilMs: probeAt, coolOffSeconds: circuit.coolOffSeconds };
+  /** Queues the job again for after `untilMs`, spread over the cool-off after it: neither an attempt nor a failure. */
+  private async holdBehindCircuit(
+    job: DeliveryJob,
+    webhook: WebhookRecord,
+    untilMs: number,
+    coolOffSeconds: number,
+    now: Date,
+    fields: Record<string, unknown>,
+  ): Promise<JobOutcome> {
+    const spreadSeconds = (this.deps.random ?? Math.random)() * coolOffSeconds;
+    const heldUntil = await this.requeue(this.onLane(withoutSendSlot(job), webhook, now), (untilMs - now.getTime()) / 1000 + spreadSeconds, now);
+    this.deps.metrics.deliveryHeld();
+    this.deps.logger.info('delivery held: circuit open', { ...fields, heldUntil: new Date(heldUntil).toISOString() });
+    return { kind: 'done' };
+  }
+
+  /** Takes the probe of the open circuit for this job; false when another job has it. */
+  private takeProbe(webhook: WebhookRecord, circuit: Circuit, now: Date): Promise<boolean> {
     // The probe's lease lasts as long as an attempt may: a worker dying mid-probe holds the circuit no longer.
-    const probe = {
+    return this.deps.webhooks.takeProbe(webhook.tenantId, webhook.id, {
       probeAt: circuit.probeAt,
       at: now.toISOString(),
       leaseUntil: new Date(now.getTime() + this.deps.attemptClaimSeconds * 1000).toISOString(),
-    };
-    if (await this.deps.webhooks.takeProbe(webhook.tenantId, webhook.id, probe)) return { kind: 'probe' };
-    // Another job is the probe: back after one cool-off, when the probe has most likely closed or re-opened the circuit.
-    return { kind: 'held', untilMs: now.getTime() + circuit.coolOffSeconds * 1000, coolOffSeconds: circuit.coolOffSeconds };
+    });
   }
 
   /**
