@@ -7,7 +7,7 @@ import { DeadLetterRedrive } from '../../functions/domain/delivery/dead-letter-r
 import { EmbeddedSqs } from '../../local/embedded-sqs/embedded-sqs.js';
 import { startTestTable } from '../support/dynamodb-store.js';
 import { sqsClientFor } from '../support/embedded-sqs-client.js';
-import { makeDelivery, makeWebhook } from '../support/records.js';
+import { makeDelivery, makeWebhook, queueMadeAtOnce } from '../support/records.js';
 
 /**
  * The operator's DLQ recovery (`admin dlq list|redrive`) on the embedded SQS and store, in process: what is listed
@@ -48,11 +48,9 @@ const setup = async () => {
     await sink.deadLetter({ job: last, attempts: made, lastError: 'http_5xx', at: at.toISOString() });
     return { record, job: last };
   };
-  const redrive = new DeadLetterRedrive({
-    source: new SqsDeadLetterSource(sqs, deadLetterQueue),
-    jobs: new SqsDeliveryJobQueue(sqs, deliveryQueue),
-    deliveries,
-  });
+  const jobs = new SqsDeliveryJobQueue(sqs, deliveryQueue);
+  const source = new SqsDeadLetterSource(sqs, deadLetterQueue);
+  const redrive = new DeadLetterRedrive({ source, jobs, deliveries });
   const queuedJobs = async () => {
     const jobs: DeliveryJob[] = [];
     for (;;) {
@@ -61,7 +59,7 @@ const setup = async () => {
       jobs.push(...Messages.map((message) => DeliveryJob.parse(JSON.parse(message.Body!))));
     }
   };
-  return { first, second, exhausted, redrive, deliveries, queuedJobs, deadLetterQueue };
+  return { first, second, exhausted, redrive, deliveries, queuedJobs, deadLetterQueue, jobs, source };
 };
 
 it('lists what the filter selects and leaves every entry on the DLQ', async () => {
@@ -126,4 +124,15 @@ it('numbers a redriven job after its own attempt when its delivery is no longer 
   expect(await redrive.redrive()).toEqual({ redriven: 1, kept: 0 });
 
   expect(await queuedJobs()).toEqual([{ ...job, attempt: 3, scheduleOffset: 2 }]);
+});
+
+it('leaves a redriven delivery succeeded when its worker made the attempt before the redrive marked it pending', async () => {
+  const { first, exhausted, deliveries, jobs, source } = await setup();
+  const { record } = await exhausted(first, 1, 3, new Date());
+  const redrive = new DeadLetterRedrive({ source, jobs: queueMadeAtOnce(jobs, deliveries), deliveries });
+
+  expect(await redrive.redrive()).toEqual({ redriven: 1, kept: 0 });
+
+  const key = { tenantId: record.tenantId, webhookId: record.webhookId, deliveryId: record.id };
+  expect(await deliveries.get(key)).toMatchObject({ status: 'succeeded', attempts: [{}, {}, {}, { attempt: 4, statusCode: 200 }] });
 });

@@ -88,7 +88,7 @@ const publish = async (detail: Record<string, unknown>, options: { type?: string
   expect(result.FailedEntryCount).toBe(0);
 };
 
-/** The webhook's one delivery once it reached `status`. */
+/** The webhook's one delivery once it reached `status`; if it does not, the error carries the platform's log of it. */
 const deliveryOnceIn = (webhookId: string, status: string) =>
   eventually(
     async () => {
@@ -100,7 +100,10 @@ const deliveryOnceIn = (webhookId: string, status: string) =>
     45_000,
     `a delivery to ${webhookId} ${status}`,
     200,
-  );
+  ).catch((error: Error) => {
+    const log = platform.output().split('\n').filter((line) => line.includes(webhookId));
+    throw new Error(`${error.message}; the platform's log of it:\n${log.join('\n')}`);
+  });
 
 const run = promisify(execFile);
 const admin = (...args: string[]) =>

@@ -10,7 +10,7 @@ import { ulidIds } from '../../functions/handlers/wiring.js';
 import { EmbeddedSqs } from '../../local/embedded-sqs/embedded-sqs.js';
 import { startTestTable } from '../support/dynamodb-store.js';
 import { sqsClientFor } from '../support/embedded-sqs-client.js';
-import { makeDelivery, makeWebhook } from '../support/records.js';
+import { makeDelivery, makeWebhook, queueMadeAtOnce } from '../support/records.js';
 
 /**
  * The tenant-facing delivery use cases (the attempt log, retry, recover, ping) on the real store and the embedded
@@ -50,7 +50,10 @@ const setup = async (name: string) => {
   const queueUrl = sqsServer.createQueue(name);
   const webhooks = new DynamoWebhookRepository(store.db, store.tableName, clock);
   const deliveries = new DynamoDeliveryRepository(store.db, store.tableName, clock);
-  const service = new DeliveryService({ webhooks, deliveries, jobs: new SqsDeliveryJobQueue(sqs, queueUrl), clock, ids: ulidIds });
+  const jobs = new SqsDeliveryJobQueue(sqs, queueUrl);
+  const service = new DeliveryService({ webhooks, deliveries, jobs, clock, ids: ulidIds });
+  /** The service with a worker that makes each queued attempt before the service's next write. */
+  const racedService = new DeliveryService({ webhooks, deliveries, jobs: queueMadeAtOnce(jobs, deliveries), clock, ids: ulidIds });
   const webhook = makeWebhook('acme', `https://receiver.example.com/hooks/${name}`, { name: `orders ${name}`, now: clock.now() });
   await webhooks.create(webhook);
   const key = (deliveryId: string) => ({ tenantId: 'acme', webhookId: webhook.id, deliveryId });
@@ -64,7 +67,7 @@ const setup = async (name: string) => {
     await deliveries.createIfAbsent(stored);
     return stored;
   };
-  return { queueUrl, deliveries, service, webhook, key, seed };
+  return { queueUrl, deliveries, service, racedService, webhook, key, seed };
 };
 
 const rejectionOf = async (promise: Promise<unknown>) => promise.then(() => undefined, (error: unknown) => error);
@@ -131,6 +134,20 @@ describe('a manual retry', () => {
     expect((await deliveries.get(key(delivery.id)))?.status).toBe('pending');
     expect(await rejectionOf(service.retry('acme', webhook.id, 'dlv_missing'))).toBeInstanceOf(NotFoundError);
     expect(await receiveAll(queueUrl)).toEqual([]);
+  });
+});
+
+describe('a manual retry or recover raced by its worker', () => {
+  it('leaves the delivery as the worker recorded it, not pending', async () => {
+    const { deliveries, racedService, webhook, key, seed } = await setup('raced');
+    const retried = await seed(5, 'failed', 1);
+    const recovered = await seed(4, 'failed', 2);
+
+    await racedService.retry('acme', webhook.id, retried.id);
+    expect(await racedService.recover('acme', webhook.id, new Date(now - 10 * 60_000))).toEqual({ recovered: 1 });
+
+    expect(await deliveries.get(key(retried.id))).toMatchObject({ status: 'succeeded', attempts: [{}, { attempt: 2, statusCode: 200 }] });
+    expect(await deliveries.get(key(recovered.id))).toMatchObject({ status: 'succeeded', attempts: [{}, {}, { attempt: 3 }] });
   });
 });
 

@@ -135,6 +135,37 @@ describe('delivery store', () => {
     expect(await claim(2)).toMatchObject({ kind: 'held' });
   });
 
+  it('marks a delivery pending for a queued attempt unless that attempt is recorded already, keeping the last error', async () => {
+    const record = delivery('wh_F', {
+      status: 'retrying',
+      lastError: 'http_5xx',
+      nextAttemptAt: new Date(now + 60_000).toISOString(),
+      attempts: [{ attempt: 1, at: clock.now().toISOString(), durationMs: 3, statusCode: 500, error: 'http_5xx' }],
+    });
+    const key = { tenantId: 'acme', webhookId: 'wh_F', deliveryId: record.id };
+    await deliveries.createIfAbsent(record);
+
+    await deliveries.markPending(key, 2);
+    const { nextAttemptAt: _cleared, ...pending } = { ...record, status: 'pending' as const, updatedAt: clock.now().toISOString() };
+    expect(await deliveries.get(key)).toEqual(pending);
+
+    // A worker that made attempt 2 before the mark keeps its outcome.
+    await deliveries.recordAttempt(key, { attempt: 2, at: clock.now().toISOString(), durationMs: 4, statusCode: 200 }, { status: 'succeeded' });
+    await deliveries.markPending(key, 2);
+    expect(await deliveries.get(key)).toMatchObject({ status: 'succeeded', attempts: [{ attempt: 1 }, { attempt: 2 }] });
+    await deliveries.markPending(key, 3);
+    expect((await deliveries.get(key))?.status).toBe('pending');
+
+    const absent = { tenantId: 'acme', webhookId: 'wh_F', deliveryId: ulidIds.deliveryId() };
+    await deliveries.markPending(absent, 1);
+    expect(await deliveries.get(absent)).toBeUndefined();
+    await deliveries.recordAttempt(key, { attempt: 3, at: clock.now().toISOString(), durationMs: 4, statusCode: 200 }, { status: 'succeeded' });
+    now += 31 * 86_400_000; // past retention: left as it is
+    await deliveries.markPending(key, 4);
+    now -= 31 * 86_400_000;
+    expect((await deliveries.get(key))?.status).toBe('succeeded');
+  });
+
   it('hides deliveries past their retention even before TTL deletes them', async () => {
     const old = delivery('wh_D');
     await deliveries.createIfAbsent(old);

@@ -180,6 +180,29 @@ export class DynamoDeliveryRepository implements DeliveryRepository {
     await this.update(key, progress);
   }
 
+  async markPending(key: DeliveryKey, attempt: number): Promise<void> {
+    const now = this.clock.now();
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: itemKeys.delivery(key.tenantId, key.webhookId, key.deliveryId),
+          UpdateExpression: 'SET #status = :pending, updatedAt = :now REMOVE nextAttemptAt',
+          ConditionExpression: 'attribute_exists(pk) AND #expiresAt > :nowSeconds AND size(attempts) < :attempt',
+          ExpressionAttributeNames: { '#status': 'status', '#expiresAt': tableDesign.timeToLiveAttribute },
+          ExpressionAttributeValues: {
+            ':pending': 'pending',
+            ':now': now.toISOString(),
+            ':nowSeconds': Math.floor(now.getTime() / 1000),
+            ':attempt': attempt,
+          },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+    }
+  }
+
   private async update(
     key: DeliveryKey,
     progress: DeliveryProgress,

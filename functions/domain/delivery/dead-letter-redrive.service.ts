@@ -38,7 +38,7 @@ export class DeadLetterRedrive {
     private readonly deps: {
       readonly source: DeadLetterSource;
       readonly jobs: DeliveryJobQueue;
-      readonly deliveries: Pick<DeliveryRepository, 'get' | 'updateProgress'>;
+      readonly deliveries: Pick<DeliveryRepository, 'get' | 'markPending'>;
     },
   ) {}
 
@@ -62,7 +62,7 @@ export class DeadLetterRedrive {
       // Onto the shared lane: the worker passes it on to the slow lane if its endpoint is still there.
       const { notBefore: _dueTime, manual: _manual, lane: _lane, sendAt: _slot, ...job } = entry.job;
       await this.deps.jobs.enqueue([{ ...job, attempt: attemptsMade + 1, scheduleOffset: attemptsMade }]);
-      await this.deps.deliveries.updateProgress(key, { status: 'pending' }).catch(() => undefined);
+      await this.deps.deliveries.markPending(key, attemptsMade + 1);
       await this.deps.source.remove([entry]);
       done += 1;
       onProgress(done, selected.length);

@@ -62,8 +62,14 @@ export interface DeliveryRepository {
   releaseClaim(key: DeliveryKey, attempt: number): Promise<void>;
   /** Appends an attempt and moves the delivery on. */
   recordAttempt(key: DeliveryKey, attempt: DeliveryAttempt, progress: DeliveryProgress): Promise<void>;
-  /** Moves the delivery on without an attempt (webhook gone, manual retry queued). */
+  /** Moves the delivery on without an attempt (its webhook deleted or disabled). */
   updateProgress(key: DeliveryKey, progress: DeliveryProgress): Promise<void>;
+  /**
+   * Marks the delivery pending once attempt `attempt` is queued (a manual retry, recover, a DLQ redrive), unless
+   * that attempt is recorded already: a worker that made it before the mark keeps its outcome. The last error
+   * stays. A delivery not stored (or past retention) is left alone.
+   */
+  markPending(key: DeliveryKey, attempt: number): Promise<void>;
 }
 
 /**

@@ -67,10 +67,9 @@ export class DeliveryService {
   async retry(tenantId: string, webhookId: string, deliveryId: string): Promise<{ deliveryId: string; eventId: string }> {
     await this.requireWebhook(tenantId, webhookId);
     const delivery = await this.require(tenantId, webhookId, deliveryId);
-    await this.deps.jobs.enqueue([
-      { deliveryId, tenantId, webhookId, event: delivery.event, attempt: delivery.attempts.length + 1, manual: true },
-    ]);
-    await this.deps.deliveries.updateProgress({ tenantId, webhookId, deliveryId }, { status: 'pending' });
+    const attempt = delivery.attempts.length + 1;
+    await this.deps.jobs.enqueue([{ deliveryId, tenantId, webhookId, event: delivery.event, attempt, manual: true }]);
+    await this.deps.deliveries.markPending({ tenantId, webhookId, deliveryId }, attempt);
     return { deliveryId, eventId: delivery.event.id };
   }
 
@@ -105,7 +104,7 @@ export class DeliveryService {
       );
       await Promise.all(
         inWindow.map((delivery) =>
-          this.deps.deliveries.updateProgress({ tenantId, webhookId, deliveryId: delivery.id }, { status: 'pending' }),
+          this.deps.deliveries.markPending({ tenantId, webhookId, deliveryId: delivery.id }, delivery.attempts.length + 1),
         ),
       );
       recovered += inWindow.length;

@@ -90,6 +90,7 @@ const setupMemory = (sinkUrl: string, webhookCount: number) => {
       const record = records.get(keyOf(key));
       if (record) records.set(keyOf(key), { ...record, ...progress });
     },
+    markPending: async () => undefined,
   };
   const logger = createLogger('delivery-worker');
   const metrics = new EmfDeliveryMetrics('delivery-worker');
