@@ -3,6 +3,7 @@
 # ends, so a run of hours that is stopped keeps nothing. Step k mutates the first k files: the files of the steps
 # before are reused from the incremental file, so a step costs its new file's mutants plus one initial test run
 # (about 20 s), and a stopped run keeps every step it finished. The last step is the whole run of stryker.config.mjs.
+# FROM_STEP=k resumes a stopped run at step k (the steps before are not run again; their results are in the file).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +13,7 @@ step=0
 for file in "${files[@]}"; do
   mutate="${mutate:+$mutate,}$file"
   step=$((step + 1))
+  if ((step < ${FROM_STEP:-1})); then continue; fi
   echo "== step $step of ${#files[@]}: $file"
   npx stryker run --mutate "$mutate" "$@"
 done

@@ -61,6 +61,7 @@ const setup = async (options: { deliveryQueue?: string; failingTenant?: string }
   const webhooks = new DynamoWebhookRepository(store.db, store.tableName, clock);
   const webhook = makeWebhook(tenantId, 'https://example.com/hook', { now: clock.now() });
   await webhooks.create(webhook);
+  const logs: { level: string; message: string; fields?: Record<string, unknown> }[] = [];
   const router = new EventRouter({
     webhooks: {
       // A store failing for one tenant only: the edge this test cannot make fail for real.
@@ -74,7 +75,10 @@ const setup = async (options: { deliveryQueue?: string; failingTenant?: string }
     publications: new DynamoPublishedEventLedger(routerDb, store.tableName, clock),
     clock,
     slowLane: true,
-    logger: { info: () => undefined, warn: () => undefined },
+    logger: {
+      info: (message, fields) => logs.push({ level: 'info', message, fields }),
+      warn: (message, fields) => logs.push({ level: 'warn', message, fields }),
+    },
     metrics: new EmfDeliveryMetrics('event-router'),
   });
   const errors: unknown[] = [];
@@ -84,18 +88,20 @@ const setup = async (options: { deliveryQueue?: string; failingTenant?: string }
     } as SQSEvent;
     return routeSqsBatch(event, router, { error: (...extra: unknown[]) => errors.push(extra) });
   };
-  const orderCreated = (id: string, tenant = tenantId) =>
-    JSON.stringify({
-      id: `eb-${id}`,
-      source: 'shop.orders',
-      'detail-type': 'order.created',
-      time: clock.now().toISOString(),
-      detail: {
-        tenantId: tenant,
-        id,
-        data: { orderId: id, customerId: 'cus_1', total: { amount: 100, currency: 'EUR' }, lines: [{ sku: 'SKU-1', quantity: 1 }] },
-      },
-    });
+  /** An order.created envelope as EventBridge hands it on; `id` is the producer's id, unless `detail` replaces it. */
+  const orderCreatedEvent = (id: string, tenant = tenantId, detail: Record<string, unknown> = {}) => ({
+    id: `eb-${id}`,
+    source: 'shop.orders',
+    'detail-type': 'order.created',
+    time: clock.now().toISOString(),
+    detail: {
+      tenantId: tenant,
+      id,
+      data: { orderId: id, customerId: 'cus_1', total: { amount: 100, currency: 'EUR' }, lines: [{ sku: 'SKU-1', quantity: 1 }] },
+      ...detail,
+    },
+  });
+  const orderCreated = (id: string, tenant = tenantId) => JSON.stringify(orderCreatedEvent(id, tenant));
   const queuedJobs = async () => {
     const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: deliveryQueue, MaxNumberOfMessages: 10 }));
     return Messages.map((message) => DeliveryJob.parse(JSON.parse(message.Body!)));
@@ -109,7 +115,7 @@ const setup = async (options: { deliveryQueue?: string; failingTenant?: string }
     const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: rejectedQueue, MaxNumberOfMessages: 10 }));
     return Messages.map((message) => (JSON.parse(message.Body!) as { event: unknown }).event);
   };
-  return { tenantId, webhook, webhooks, route, orderCreated, queued, queuedJobs, slowLaneJobs, rejected, errors };
+  return { tenantId, webhook, webhooks, router, route, orderCreated, orderCreatedEvent, queued, queuedJobs, slowLaneJobs, rejected, errors, logs };
 };
 
 it('queues the delivery jobs of a whole batch of events in one SendMessageBatch', async () => {
@@ -135,12 +141,70 @@ it('fails only the event whose routing failed; the rest are queued, invalid ones
   expect(await rejected()).toEqual(['not json']);
 });
 
-it('fails every event with jobs when queueing them fails, and none that was rejected', async () => {
-  const { route, orderCreated } = await setup({ deliveryQueue: sqsServer.queueUrl('no-such-queue') });
+it('fails every event with jobs when queueing them fails, with the queue’s error, and none that was rejected or had no jobs', async () => {
+  const { tenantId, router, route, orderCreated, orderCreatedEvent } = await setup({ deliveryQueue: sqsServer.queueUrl('no-such-queue') });
 
   const result = await route([orderCreated('evt_a'), '{"detail-type":"order.created"}', orderCreated('evt_b')]);
-
   expect(result.batchItemFailures.map((failure) => failure.itemIdentifier)).toEqual(['m0', 'm2']);
+
+  const unsubscribed = orderCreatedEvent('evt_unsubscribed', `${tenantId}none`);
+  const [failed, routed] = await router.routeBatch([orderCreatedEvent('evt_c'), unsubscribed]);
+  expect(failed).toEqual({ kind: 'failed', error: expect.objectContaining({ name: 'QueueDoesNotExist' }) });
+  expect(routed).toEqual({ kind: 'routed', eventId: 'evt_unsubscribed', queued: 0 });
+});
+
+describe('what the router checks', () => {
+  it('rejects an event that fails the envelope, the catalogue, the detail or its type’s schema, naming the field; routes the rest', async () => {
+    const { tenantId, router, orderCreatedEvent, rejected, logs } = await setup();
+    const valid = orderCreatedEvent('evt_valid');
+    const { time: _time, ...withoutTime } = orderCreatedEvent('evt_no_time');
+    const invalid = [
+      withoutTime,
+      { ...orderCreatedEvent('evt_unknown'), 'detail-type': 'order.unknown' },
+      { ...orderCreatedEvent('evt_platform'), 'detail-type': 'webhook.disabled' },
+      { ...orderCreatedEvent('evt_no_tenant'), detail: { data: {} } },
+      orderCreatedEvent('evt_bad_data', tenantId, { data: { orderId: 'ord_1', customerId: 'cus_1', total: { amount: 'ten', currency: 'EUR' }, lines: [] } }),
+    ];
+
+    const results = await router.routeBatch([valid, ...invalid]);
+
+    expect(results).toEqual([
+      { kind: 'routed', eventId: 'evt_valid', queued: 1 },
+      { kind: 'rejected', reasons: [expect.stringMatching(/^event\.time: /)] },
+      { kind: 'rejected', reasons: ['detail-type: "order.unknown" is not a publishable event type of the catalogue'] },
+      { kind: 'rejected', reasons: ['detail-type: "webhook.disabled" is not a publishable event type of the catalogue'] },
+      { kind: 'rejected', reasons: [expect.stringMatching(/^detail\.tenantId: /)] },
+      { kind: 'rejected', reasons: expect.arrayContaining([expect.stringMatching(/^detail\.data\.total\.amount: /)]) },
+    ]);
+    const kept = await rejected();
+    expect(kept).toHaveLength(invalid.length);
+    expect(kept).toEqual(expect.arrayContaining(invalid));
+    expect(logs).toContainEqual({
+      level: 'info',
+      message: 'event routed',
+      fields: { tenantId, eventId: 'evt_valid', eventType: 'order.created', queued: 1 },
+    });
+    const rejections = logs.filter((line) => line.message === 'event rejected');
+    expect(rejections).toHaveLength(invalid.length);
+    expect(rejections[1]).toEqual({ level: 'warn', message: 'event rejected', fields: { reasons: [expect.stringContaining('order.unknown')] } });
+  });
+
+  it('matches the event’s attributes against each webhook’s filters', async () => {
+    const { tenantId, webhook, webhooks, router, orderCreatedEvent, queuedJobs } = await setup();
+    const europe = { ...makeWebhook(tenantId, 'https://example.com/europe', { now: clock.now() }), filters: { region: ['eu'] } };
+    await webhooks.create(europe);
+
+    const results = await router.routeBatch([
+      orderCreatedEvent('evt_eu', tenantId, { attributes: { region: 'eu' } }),
+      orderCreatedEvent('evt_us', tenantId, { attributes: { region: 'us' } }),
+      orderCreatedEvent('evt_none'),
+    ]);
+
+    expect(results.map((result) => result.kind === 'routed' && result.queued)).toEqual([2, 1, 1]);
+    const jobs = await queuedJobs();
+    expect(jobs.filter((job) => job.webhookId === europe.id).map((job) => job.event.id)).toEqual(['evt_eu']);
+    expect(jobs.filter((job) => job.webhookId === webhook.id)).toHaveLength(3);
+  });
 });
 
 describe('an event id published again', () => {
@@ -169,6 +233,26 @@ describe('an event id published again', () => {
 
     expect(again!.deliveryId).not.toBe(first!.deliveryId);
     expect(again!.event.timestamp).toBe(new Date(now).toISOString());
+  });
+
+  it('is not recorded without a producer’s id (EventBridge’s is new each time) or without subscribers', async () => {
+    const { tenantId, webhooks, router, orderCreatedEvent, queuedJobs } = await setup();
+    const { id: _producerId, ...anonymous } = orderCreatedEvent('evt_anonymous').detail;
+    const envelope = () => ({ ...orderCreatedEvent('evt_anonymous'), id: 'eb-same', detail: anonymous });
+    await router.routeBatch([envelope()]);
+    now += 2_000;
+    await router.routeBatch([envelope()]);
+    const [first, second] = await queuedJobs();
+    expect([first?.event.id, second?.event.id]).toEqual(['eb-same', 'eb-same']);
+    expect(second!.event.timestamp).not.toBe(first!.event.timestamp);
+
+    const unsubscribed = `${tenantId}later`;
+    await router.routeBatch([orderCreatedEvent('evt_early', unsubscribed)]);
+    now += 2_000;
+    await webhooks.create(makeWebhook(unsubscribed, 'https://example.com/later', { now: clock.now() }));
+    await router.routeBatch([orderCreatedEvent('evt_early', unsubscribed)]);
+    const [job] = await queuedJobs();
+    expect(job!.event.timestamp).toBe(clock.now().toISOString()); // its own time: the first publication went unrecorded
   });
 
   it('is one publication when two copies are routed at the same time', async () => {
