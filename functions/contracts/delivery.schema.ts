@@ -46,7 +46,11 @@ export const DeliveryJob = z.object({
   event: WebhookPayload,
   /** 1-based number of the attempt this job makes. */
   attempt: z.number().int().positive(),
-  /** Epoch ms before which the attempt must not be made (retry delays longer than SQS's 15-minute maximum). */
+  /**
+   * Epoch ms before which the attempt must not be made: a retry delay longer than SQS's 15-minute maximum, or the
+   * probe time of the circuit the router found open. The queue delays the job as far as it can; the worker parks it
+   * for the rest.
+   */
   notBefore: z.number().int().optional(),
   /** Epoch ms of the send slot the webhook's rate limit reserved for this attempt (see DeliveryWorker). */
   sendAt: z.number().optional(),

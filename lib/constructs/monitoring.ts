@@ -375,6 +375,7 @@ export class Monitoring extends Construct {
       graph('Endpoint isolation: circuits opened, deliveries held, waiting for their rate-limit slot, moved to the slow lane', [
         this.platformMetric(MetricName.circuitsOpened, worker, 'Sum', 'CircuitsOpened'),
         this.platformMetric(MetricName.deliveriesHeld, worker, 'Sum', 'DeliveriesHeld'),
+        this.platformMetric(MetricName.deliveriesHeld, router, 'Sum', 'DeliveriesHeld (queued held by the router)'),
         this.platformMetric(MetricName.deliveriesThrottled, worker, 'Sum', 'DeliveriesThrottled'),
         this.platformMetric(MetricName.deliveriesMovedToSlowLane, worker, 'Sum', 'DeliveriesMovedToSlowLane'),
       ]),

@@ -34,6 +34,7 @@ import {
   eventually,
   MOTO_REGION,
   motoSqsClient,
+  type MotoQueue,
   parseBody,
   queueAttributes,
   queueDepth,
@@ -82,6 +83,13 @@ const silentLogger = () => {
   return { errors, error: (...args: unknown[]) => void errors.push(args) };
 };
 
+/** The messages of the first receive that gets any: a delayed message's, once its delay is over. */
+const receivedOnceDue = (queue: MotoQueue) =>
+  eventually(async () => {
+    const messages = await receive(sqs, queue);
+    return messages.length > 0 ? messages : undefined;
+  }, 10_000);
+
 describe('SqsDeliveryJobQueue', () => {
   it('splits 23 jobs into SendMessageBatch requests of at most 10, each job arriving once with its eventType attribute', async () => {
     const queue = await createQueue(sqs, 'jobs-batched');
@@ -125,12 +133,26 @@ describe('SqsDeliveryJobQueue', () => {
 
     expect(await receive(sqs, queue)).toEqual([]);
     expect(await queueDepth(sqs, queue)).toEqual({ visible: 0, inFlight: 0, delayed: 1 });
-    const [message] = await eventually(async () => {
-      const messages = await receive(sqs, queue);
-      return messages.length > 0 ? messages : undefined;
-    }, 10_000);
+    const [message] = await receivedOnceDue(queue);
     expect(Date.now() - sentAt).toBeGreaterThanOrEqual(1_900);
     expect(DeliveryJob.parse(parseBody(message!))).toEqual(job);
+  });
+
+  it('delays a job with notBefore until then, as far as SQS’s 15 minutes reach; a job due already at once', async () => {
+    const queue = await createQueue(sqs, 'jobs-not-before');
+    const sentAt = Date.now();
+    const soon = { ...jobFor(), notBefore: sentAt + 2_000 };
+    const later = { ...jobFor(), notBefore: sentAt + 3_600_000 }; // beyond the 900 s SQS allows: delayed 900 s
+    const due = { ...jobFor(), notBefore: sentAt - 5_000 };
+
+    await new SqsDeliveryJobQueue(sqs, queue.url).enqueue([soon, later, due]);
+
+    expect((await receive(sqs, queue)).map((message) => DeliveryJob.parse(parseBody(message)))).toEqual([due]);
+    expect(await queueDepth(sqs, queue)).toMatchObject({ delayed: 2 });
+    const [message] = await receivedOnceDue(queue);
+    expect(Date.now() - sentAt).toBeGreaterThanOrEqual(1_900);
+    expect(DeliveryJob.parse(parseBody(message!))).toEqual(soon);
+    expect(await queueDepth(sqs, queue)).toMatchObject({ delayed: 1 });
   });
 
   it('puts each job on its lane’s queue: the slow lane’s jobs on the slow lane’s, the rest on the delivery queue', async () => {

@@ -1,4 +1,4 @@
-import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { DynamoPublishedEventLedger } from '../../functions/adapters/dynamodb/published-event.ledger.js';
 import { DynamoWebhookRepository } from '../../functions/adapters/dynamodb/webhook.repository.js';
@@ -15,6 +15,7 @@ import { createDocumentClient } from '../../functions/adapters/dynamodb/document
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { sqsClientFor } from '../support/embedded-sqs-client.js';
 import { makeWebhook } from '../support/records.js';
+import { eventually } from '../support/eventually.js';
 
 /**
  * The event router on one queue batch, as its Lambda runs it: real store (dynalite), real SQS protocol (the
@@ -70,11 +71,12 @@ const setup = async (options: { deliveryQueue?: string; failingTenant?: string }
         return new DynamoWebhookRepository(routerDb, store.tableName, clock).findSubscribers(tenant, type);
       },
     },
-    jobs: new SqsDeliveryJobQueue(sqs, deliveryQueue, slowLaneQueue),
+    jobs: new SqsDeliveryJobQueue(sqs, deliveryQueue, slowLaneQueue, clock),
     rejected: new SqsRejectedEventSink(sqs, rejectedQueue),
     publications: new DynamoPublishedEventLedger(routerDb, store.tableName, clock),
     clock,
     slowLane: true,
+    random: () => 0.5,
     logger: {
       info: (message, fields) => logs.push({ level: 'info', message, fields }),
       warn: (message, fields) => logs.push({ level: 'warn', message, fields }),
@@ -115,7 +117,7 @@ const setup = async (options: { deliveryQueue?: string; failingTenant?: string }
     const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: rejectedQueue, MaxNumberOfMessages: 10 }));
     return Messages.map((message) => (JSON.parse(message.Body!) as { event: unknown }).event);
   };
-  return { tenantId, webhook, webhooks, router, route, orderCreated, orderCreatedEvent, queued, queuedJobs, slowLaneJobs, rejected, errors, logs };
+  return { tenantId, webhook, webhooks, router, route, orderCreated, orderCreatedEvent, queued, queuedJobs, slowLaneJobs, slowLaneQueue, rejected, errors, logs };
 };
 
 it('queues the delivery jobs of a whole batch of events in one SendMessageBatch', async () => {
@@ -290,6 +292,35 @@ describe('a webhook in the slow lane', () => {
       [healthy.id, undefined],
       [healthy.id, undefined],
     ]);
+  });
+});
+
+describe('a webhook whose circuit is open', () => {
+  it('gets its jobs queued on the slow lane held until the probe time, spread over the cool-off; once the probe is due, at once', async () => {
+    const { tenantId, webhook, webhooks, router, orderCreatedEvent, slowLaneJobs, slowLaneQueue, logs } = await setup();
+    const due = makeWebhook(tenantId, 'https://example.com/due', { now: clock.now() });
+    await webhooks.create(due);
+    const probeAt = now + 1_000;
+    await webhooks.openCircuit(tenantId, webhook.id, { openedAt: clock.now().toISOString(), probeAt: new Date(probeAt).toISOString(), coolOffSeconds: 2 });
+    await webhooks.openCircuit(tenantId, due.id, { openedAt: clock.now().toISOString(), probeAt: clock.now().toISOString(), coolOffSeconds: 2 });
+
+    expect(await router.routeBatch([orderCreatedEvent('evt_held')])).toEqual([{ kind: 'routed', eventId: 'evt_held', queued: 2 }]);
+
+    // The probe is due for `due`: its job is there at once, not held.
+    const [atOnce] = await slowLaneJobs();
+    expect(atOnce).toMatchObject({ webhookId: due.id, lane: 'slow' });
+    expect(atOnce!.notBefore).toBeUndefined();
+    // The other is delayed: until the probe time plus half the cool-off (this router's spread), 2 s from now.
+    const { Attributes } = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: slowLaneQueue, AttributeNames: ['ApproximateNumberOfMessagesDelayed'] }),
+    );
+    expect(Attributes?.ApproximateNumberOfMessagesDelayed).toBe('1');
+    const [held] = await eventually(async () => {
+      const jobs = await slowLaneJobs();
+      return jobs.length > 0 ? jobs : undefined;
+    }, 20_000);
+    expect(held).toMatchObject({ webhookId: webhook.id, lane: 'slow', notBefore: probeAt + 1_000 });
+    expect(logs).toContainEqual(expect.objectContaining({ message: 'event routed', fields: expect.objectContaining({ eventId: 'evt_held', queued: 2, held: 1 }) }));
   });
 });
 

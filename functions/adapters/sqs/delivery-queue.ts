@@ -1,18 +1,23 @@
 import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { DeliveryJob } from '../../contracts/delivery.schema.js';
 import type { DeadLetterSink, DeliveryJobQueue, RejectedEventSink } from '../../domain/delivery/delivery.ports.js';
+import type { Clock } from '../../domain/ports.js';
 
 const SQS_BATCH_LIMIT = 10;
+/** SQS's longest message delay. */
+const MAX_DELAY_SECONDS = 900;
 
 /**
  * Delivery jobs as messages on the delivery queue, or the slow lane's queue for jobs of the slow lane, sent ten
- * per request. Only the delivery worker queues jobs for the slow lane, and only it is given that queue.
+ * per request. The event router and the delivery worker queue jobs for the slow lane, and only they are given
+ * its queue. A job with `notBefore` is delayed until then, as far as SQS's 15-minute delay reaches.
  */
 export class SqsDeliveryJobQueue implements DeliveryJobQueue {
   constructor(
     private readonly sqs: SQSClient,
     private readonly queueUrl: string,
     private readonly slowLaneQueueUrl?: string,
+    private readonly clock: Clock = { now: () => new Date() },
   ) {}
 
   async enqueue(jobs: readonly DeliveryJob[], delaySeconds = 0): Promise<void> {
@@ -36,10 +41,13 @@ export class SqsDeliveryJobQueue implements DeliveryJobQueue {
   }
 
   private async sendBatch(queueUrl: string, jobs: readonly DeliveryJob[], delaySeconds: number): Promise<void> {
+    const now = this.clock.now().getTime();
+    const delayOf = (job: DeliveryJob) =>
+      job.notBefore === undefined ? delaySeconds : Math.max(delaySeconds, Math.min(MAX_DELAY_SECONDS, Math.ceil((job.notBefore - now) / 1000)));
     let pending = jobs.map((job, index) => ({
       Id: String(index),
       MessageBody: JSON.stringify(job),
-      DelaySeconds: delaySeconds,
+      DelaySeconds: delayOf(job),
       MessageAttributes: { eventType: { DataType: 'String', StringValue: job.event.type } },
     }));
     for (let attempt = 0; pending.length > 0; attempt += 1) {

@@ -87,8 +87,8 @@ export interface PublishedEventLedger {
 /** The delivery queues, shared and slow lane: one message per attempt. */
 export interface DeliveryJobQueue {
   /**
-   * Queues jobs, each on its lane's queue (DeliveryJob.lane), visible after `delaySeconds` (at most the queue's own
-   * maximum; see DeliveryJob.notBefore).
+   * Queues jobs, each on its lane's queue (DeliveryJob.lane), visible after `delaySeconds` or a job's `notBefore`,
+   * whichever is later, as far as the queue's own maximum delay reaches (see DeliveryJob.notBefore).
    */
   enqueue(jobs: readonly DeliveryJob[], delaySeconds?: number): Promise<void>;
 }

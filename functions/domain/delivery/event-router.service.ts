@@ -32,8 +32,12 @@ export class EventRouter {
       readonly rejected: RejectedEventSink;
       readonly publications: PublishedEventLedger;
       readonly clock: Clock;
-      /** Whether `jobs` has the slow lane's queue: then the jobs of webhooks in the slow lane go straight to it. */
+      /**
+       * Whether `jobs` has the slow lane's queue: then the jobs of webhooks in the slow lane go straight to it, those
+       * behind an open circuit delayed until its probe time.
+       */
       readonly slowLane: boolean;
+      readonly random?: () => number;
       readonly logger: DeliveryLogger;
       readonly metrics: DeliveryMetrics;
     },
@@ -60,11 +64,15 @@ export class EventRouter {
       if (plan.kind !== 'planned') return plan;
       if (queueError && plan.jobs.length > 0) return { kind: 'failed', error: queueError.error };
       const { payload, detail, jobs: queued } = plan;
+      // Jobs of a webhook whose circuit is open go out held until its probe time (see FanOut).
+      const held = queued.filter((job) => job.notBefore !== undefined).length;
+      for (let count = 0; count < held; count += 1) this.deps.metrics.deliveryHeld();
       this.deps.logger.info('event routed', {
         tenantId: detail.tenantId,
         eventId: payload.id,
         eventType: payload.type,
         queued: queued.length,
+        ...(held > 0 && { held }),
       });
       return { kind: 'routed', eventId: payload.id, queued: queued.length };
     });

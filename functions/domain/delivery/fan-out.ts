@@ -1,6 +1,6 @@
 import type { DeliveryJob, WebhookPayload } from '../../contracts/delivery.schema.js';
 import type { Clock, WebhookRepository } from '../ports.js';
-import { inSlowLane } from '../webhook.js';
+import { inSlowLane, type WebhookRecord } from '../webhook.js';
 import { deliveryIdFor } from './delivery-id.js';
 import type { DeliveryJobQueue } from './delivery.ports.js';
 import { matchesFilters } from './filters.js';
@@ -29,6 +29,8 @@ export class FanOut {
        * have its queue); without, every job goes to the shared lane, whose worker passes such jobs on.
        */
       readonly slowLaneClock?: Clock;
+      /** Spreads the jobs held behind an open circuit over its cool-off (Math.random unless given). */
+      readonly random?: () => number;
     },
   ) {}
 
@@ -50,8 +52,21 @@ export class FanOut {
       .filter((webhook) => webhook.id !== options.excludeWebhookId && matchesFilters(webhook.filters, options.attributes))
       .map((webhook) => {
         const job = deliveryJob(tenantId, webhook.id, event);
-        return now && inSlowLane(webhook, now) ? { ...job, lane: 'slow' } : job;
+        if (!now || !inSlowLane(webhook, now)) return job;
+        const heldUntil = this.circuitHoldUntil(webhook, now);
+        return { ...job, lane: 'slow', ...(heldUntil !== undefined && { notBefore: heldUntil }) };
       });
+  }
+
+  /**
+   * For a webhook whose circuit is open and not yet due its probe: the probe time plus a spread over the cool-off,
+   * as the worker holds a job it finds behind the circuit. Queued delayed until then, the job costs the worker no
+   * read and no re-queue before it can be attempted.
+   */
+  private circuitHoldUntil(webhook: WebhookRecord, now: Date): number | undefined {
+    const probeAt = webhook.circuit === undefined ? Number.NaN : Date.parse(webhook.circuit.probeAt);
+    if (!(probeAt > now.getTime())) return undefined;
+    return Math.round(probeAt + (this.deps.random ?? Math.random)() * webhook.circuit!.coolOffSeconds * 1000);
   }
 }
 
