@@ -64,9 +64,10 @@ export class FanOut {
    * read and no re-queue before it can be attempted.
    */
   private circuitHoldUntil(webhook: WebhookRecord, now: Date): number | undefined {
-    const probeAt = webhook.circuit === undefined ? Number.NaN : Date.parse(webhook.circuit.probeAt);
-    if (!(probeAt > now.getTime())) return undefined;
-    return Math.round(probeAt + (this.deps.random ?? Math.random)() * webhook.circuit!.coolOffSeconds * 1000);
+    const { circuit } = webhook;
+    const probeAt = circuit && Date.parse(circuit.probeAt);
+    if (!circuit || !probeAt || probeAt <= now.getTime()) return undefined;
+    return Math.round(probeAt + (this.deps.random ?? Math.random)() * circuit.coolOffSeconds * 1000);
   }
 }
 
