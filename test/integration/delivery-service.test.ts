@@ -149,6 +149,21 @@ describe('a manual retry or recover raced by its worker', () => {
     expect(await deliveries.get(key(retried.id))).toMatchObject({ status: 'succeeded', attempts: [{}, { attempt: 2, statusCode: 200 }] });
     expect(await deliveries.get(key(recovered.id))).toMatchObject({ status: 'succeeded', attempts: [{}, {}, { attempt: 3 }] });
   });
+
+  it('recovers each delivery once when its new attempt fails again before the next page is read', async () => {
+    const { queueUrl, deliveries, webhook, key, seed } = await setup('raced-recover');
+    const failed = [];
+    for (let index = 0; index < 120; index += 1) failed.push(await seed(1 + index / 100, 'failed', 1));
+    const webhooks = new DynamoWebhookRepository(store.db, store.tableName, clock);
+    const failingAtOnce = queueMadeAtOnce(new SqsDeliveryJobQueue(sqs, queueUrl), deliveries, 'failed');
+    const service = new DeliveryService({ webhooks, deliveries, jobs: failingAtOnce, clock, ids: ulidIds });
+
+    expect(await service.recover('acme', webhook.id, new Date(now - 60 * 60_000))).toEqual({ recovered: 120 });
+
+    const jobs = await receiveAll(queueUrl);
+    expect(jobs.map((job) => job.deliveryId).sort()).toEqual(failed.map((delivery) => delivery.id).sort());
+    expect(await deliveries.get(key(failed[0]!.id))).toMatchObject({ status: 'failed', attempts: [{}, { attempt: 2, statusCode: 500 }] });
+  });
 });
 
 describe('a ping', () => {
@@ -177,6 +192,7 @@ describe('recover', () => {
     }
     expect(await service.recover('acme', webhook.id, new Date(now - 14 * 86_400_000 + 1000))).toEqual({ recovered: 1 });
     expect(await receiveAll(queueUrl)).toHaveLength(1);
+    expect(await service.recover('acme', webhook.id, new Date(now))).toEqual({ recovered: 0 }); // now itself is in the window
   });
 
 it('re-sends every failed delivery since the time, over several pages, and no succeeded or older one', async () => {

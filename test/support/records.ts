@@ -40,15 +40,20 @@ export const makeDelivery = (
 };
 
 /**
- * A queue whose worker is quicker than its producer: each job's attempt is recorded, succeeded, before `enqueue`
- * returns, as a worker can on a loaded machine before the producer's next write.
+ * A queue whose worker is quicker than its producer: each job's attempt is recorded (a 200, or a 500 that ends the
+ * delivery failed) before `enqueue` returns, as a worker can on a loaded machine before the producer's next write.
  */
-export const queueMadeAtOnce = (queue: DeliveryJobQueue, deliveries: Pick<DeliveryRepository, 'recordAttempt'>): DeliveryJobQueue => ({
+export const queueMadeAtOnce = (
+  queue: DeliveryJobQueue,
+  deliveries: Pick<DeliveryRepository, 'recordAttempt'>,
+  outcome: 'succeeded' | 'failed' = 'succeeded',
+): DeliveryJobQueue => ({
   enqueue: async (jobs, delaySeconds) => {
     await queue.enqueue(jobs, delaySeconds);
     for (const job of jobs) {
       const key = { tenantId: job.tenantId, webhookId: job.webhookId, deliveryId: job.deliveryId };
-      await deliveries.recordAttempt(key, { attempt: job.attempt, at: new Date().toISOString(), durationMs: 5, statusCode: 200 }, { status: 'succeeded' });
+      const attempt = { attempt: job.attempt, at: new Date().toISOString(), durationMs: 5, statusCode: outcome === 'succeeded' ? 200 : 500 };
+      await deliveries.recordAttempt(key, attempt, { status: outcome });
     }
   },
 });
