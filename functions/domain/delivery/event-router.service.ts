@@ -37,6 +37,7 @@ export class EventRouter {
        * behind an open circuit delayed until its probe time.
        */
       readonly slowLane: boolean;
+      /** Spreads the jobs held behind an open circuit over its cool-off (Math.random unless given). */
       readonly random?: () => number;
       readonly logger: DeliveryLogger;
       readonly metrics: DeliveryMetrics;
