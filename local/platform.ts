@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type {
   APIGatewayProxyEvent,
@@ -20,11 +21,12 @@ import { generateApiKey } from '../functions/domain/api-key.js';
 import { TenantAdminService } from '../functions/domain/tenant-admin.service.js';
 import { errorResult } from '../functions/handlers/http/error-response.js';
 import { httpErrors } from '../functions/handlers/http/http-error.js';
-import { systemClock } from '../functions/handlers/wiring.js';
+import { systemClock, useSdkRequestHandler } from '../functions/handlers/wiring.js';
 import type { DevKey } from './dev-keys.js';
 import { startEmbeddedDynamoDb } from './embedded-dynamodb.js';
 import { EmbeddedSqs } from './embedded-sqs/embedded-sqs.js';
 import { startEventSourceMapping } from './event-source-mapping.js';
+import { InProcessRequestHandler } from './in-process-transport.js';
 import { createPutEvents } from './put-events.js';
 
 export const LOCAL_TABLE_NAME = 'webhooks';
@@ -121,8 +123,15 @@ export const startLocalPlatform = async (options: LocalPlatformOptions): Promise
   });
   delete process.env.AWS_PROFILE;
 
-  await createTableIfMissing(new DynamoDBClient({ region: options.region, endpoint: dynamo.endpoint }), LOCAL_TABLE_NAME);
-  const generatedDevKey = await registerDevKeys(options, dynamo.endpoint);
+  // The platform's own SDK clients (the handlers', the pollers', PutEvents') reach the store and the queues in
+  // process; the HTTP endpoints stay for other processes (the admin CLI, a user's scripts).
+  const requestHandler = new InProcessRequestHandler().register(dynamo.endpoint, dynamo.service).register(sqs.endpoint, sqs.service);
+  useSdkRequestHandler(requestHandler);
+  await createTableIfMissing(
+    new DynamoDBClient({ region: options.region, endpoint: dynamo.endpoint, requestHandler }),
+    LOCAL_TABLE_NAME,
+  );
+  const generatedDevKey = await registerDevKeys(options, createDocumentClient({ region: options.region, endpoint: dynamo.endpoint, requestHandler }));
 
   // Imported only now, as Lambda loads them: each parses the environment at cold start.
   const handlers: Record<RouteGroup, ProxyHandler> = {
@@ -139,6 +148,7 @@ export const startLocalPlatform = async (options: LocalPlatformOptions): Promise
     endpoint: sqs.endpoint,
     useQueueUrlAsEndpoint: false,
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    requestHandler,
   });
   const mappings = [
     startEventSourceMapping({
@@ -222,8 +232,7 @@ export const startLocalPlatform = async (options: LocalPlatformOptions): Promise
 };
 
 /** Registers DEV_API_KEY / DEV_TENANTS keys; without DEV_API_KEY, tenant `dev` gets a generated key kept in the data folder. */
-const registerDevKeys = async (options: LocalPlatformOptions, endpoint: string): Promise<string | undefined> => {
-  const db = createDocumentClient({ region: options.region, endpoint });
+const registerDevKeys = async (options: LocalPlatformOptions, db: DynamoDBDocumentClient): Promise<string | undefined> => {
   const admin = new TenantAdminService({
     tenants: new DynamoTenantRepository(db, LOCAL_TABLE_NAME),
     keys: new DynamoApiKeyRepository(db, LOCAL_TABLE_NAME),

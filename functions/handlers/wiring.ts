@@ -1,4 +1,4 @@
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs';
 import { ulid } from 'ulid';
 import { DynamoDeliveryRepository } from '../adapters/dynamodb/delivery.repository.js';
 import { createDocumentClient } from '../adapters/dynamodb/document-client.js';
@@ -21,16 +21,30 @@ export const ulidIds: IdGenerator = {
   eventId: () => `evt_${ulid()}`,
 };
 
+type SdkRequestHandler = NonNullable<SQSClientConfig['requestHandler']>;
+let sdkRequestHandler: SdkRequestHandler | undefined;
+
+/**
+ * The transport of the SDK clients built from here on: the SDK's own (HTTPS) unless this is called first. The local
+ * platform, which runs the handlers in its own process, calls it before loading them, with a handler that gives
+ * each request to its embedded store or queue without a socket; on AWS nothing calls it.
+ */
+export const useSdkRequestHandler = (handler: SdkRequestHandler): void => {
+  sdkRequestHandler = handler;
+};
+
 export const createDocumentClientFor = (env: ApiEnvironment) =>
   createDocumentClient({
     region: env.AWS_REGION,
     ...(env.DYNAMODB_ENDPOINT && { endpoint: env.DYNAMODB_ENDPOINT }),
+    ...(sdkRequestHandler && { requestHandler: sdkRequestHandler }),
   });
 
 export const createSqsClientFor = (env: ApiEnvironment) =>
   new SQSClient({
     region: env.AWS_REGION,
     ...(env.SQS_ENDPOINT && { endpoint: env.SQS_ENDPOINT, useQueueUrlAsEndpoint: false }),
+    ...(sdkRequestHandler && { requestHandler: sdkRequestHandler }),
   });
 
 /** Functions without DELIVERY_QUEUE_URL (read-only ones) get a queue that refuses, which is a wiring bug if hit. */

@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import type { EmbeddedService, ServiceResponse } from '../in-process-transport.js';
 import {
   type MessageAttributeValue,
   md5OfMessageAttributes,
@@ -53,7 +54,8 @@ type Input = Record<string, unknown>;
 
 /**
  * The queue engine behind Amazon SQS's JSON wire protocol (`X-Amz-Target: AmazonSQS.<Action>`), on a loopback
- * port, so `@aws-sdk/client-sqs` pointed at it (with `useQueueUrlAsEndpoint: false`) works unchanged. When
+ * port and as an in-process service (`service`, for InProcessRequestHandler), so `@aws-sdk/client-sqs` pointed at
+ * it (with `useQueueUrlAsEndpoint: false`) works unchanged. When
  * `dataDir` is given, queue state is saved there and reloaded on start: a request that changes what a queue holds
  * (see SAVED_ACTIONS) is answered only once a save includes it, and the requests arriving within SAVE_COALESCE_MS
  * share one save, so the cost of saving follows time rather than the request rate. Receives are saved with the
@@ -122,36 +124,42 @@ export class EmbeddedSqs {
     return this.queueUrl(name);
   }
 
+  /** The queues' answer to one request of SQS's JSON protocol, over HTTP or in process (see `service`). */
+  readonly service: EmbeddedService = async (request) => {
+    const target = request.headers['x-amz-target'] ?? '';
+    const action = target.startsWith('AmazonSQS.') ? target.slice('AmazonSQS.'.length) : '';
+    try {
+      const input = JSON.parse(request.body || '{}') as Input;
+      const output = await this.dispatch(action, input, request.signal);
+      if (SAVED_ACTIONS.has(action)) await this.saveSoon();
+      return reply(200, output);
+    } catch (error) {
+      if (error instanceof QueueError) {
+        const { status, queryCode } = ERROR_WIRE[error.type];
+        return replyError(status, error.type, `${queryCode};Sender`, error.message);
+      }
+      if (error instanceof SyntaxError) return replyError(400, 'InvalidParameterValue', 'InvalidParameterValue;Sender', error.message);
+      return replyError(500, 'InternalError', 'InternalError;Receiver', (error as Error).message);
+    }
+  };
+
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
-    const target = String(request.headers['x-amz-target'] ?? '');
-    const action = target.startsWith('AmazonSQS.') ? target.slice('AmazonSQS.'.length) : '';
     // A client that goes away (an aborted long poll) must not be handed messages it will never see.
     const clientGone = new AbortController();
     response.once('close', () => clientGone.abort());
-    try {
-      const input = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Input;
-      const output = await this.dispatch(action, input, clientGone.signal);
-      if (SAVED_ACTIONS.has(action)) await this.saveSoon();
-      this.closeConnectionIfStopping(response);
-      reply(response, 200, output);
-    } catch (error) {
-      this.closeConnectionIfStopping(response);
-      if (error instanceof QueueError) {
-        const { status, queryCode } = ERROR_WIRE[error.type];
-        replyError(response, status, error.type, `${queryCode};Sender`, error.message);
-      } else if (error instanceof SyntaxError) {
-        replyError(response, 400, 'InvalidParameterValue', 'InvalidParameterValue;Sender', error.message);
-      } else {
-        replyError(response, 500, 'InternalError', 'InternalError;Receiver', (error as Error).message);
-      }
-    }
-  }
-
-  /** While stopping, ends keep-alive connections after the answer, so server.close() need not wait for their timeout. */
-  private closeConnectionIfStopping(response: ServerResponse): void {
-    if (!this.server?.listening) response.setHeader('connection', 'close');
+    const answer = await this.service({
+      method: request.method ?? 'POST',
+      url: request.url ?? '/',
+      headers: Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name, String(value)])),
+      body: Buffer.concat(chunks).toString('utf8'),
+      signal: clientGone.signal,
+    });
+    // While stopping, ends keep-alive connections after the answer, so server.close() need not wait for their timeout.
+    const closing = this.server?.listening ? {} : { connection: 'close' };
+    response.writeHead(answer.status, { ...answer.headers, 'content-length': Buffer.byteLength(answer.body), ...closing });
+    response.end(answer.body);
   }
 
   private async dispatch(action: string, input: Input, clientGone: AbortSignal): Promise<unknown> {
@@ -353,18 +361,14 @@ export class EmbeddedSqs {
   }
 }
 
-const reply = (response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
-  const text = JSON.stringify(body);
-  response.writeHead(status, {
-    'content-type': 'application/x-amz-json-1.0',
-    'content-length': Buffer.byteLength(text),
-    ...headers,
-  });
-  response.end(text);
-};
+const reply = (status: number, body: unknown, headers: Record<string, string> = {}): ServiceResponse => ({
+  status,
+  headers: { 'content-type': 'application/x-amz-json-1.0', ...headers },
+  body: JSON.stringify(body),
+});
 
-const replyError = (response: ServerResponse, status: number, type: string, queryError: string, message: string) =>
-  reply(response, status, { __type: `com.amazonaws.sqs#${type}`, message }, { 'x-amzn-query-error': queryError });
+const replyError = (status: number, type: string, queryError: string, message: string) =>
+  reply(status, { __type: `com.amazonaws.sqs#${type}`, message }, { 'x-amzn-query-error': queryError });
 
 const batchEntries = (input: Input): Input[] => {
   const entries = Array.isArray(input.Entries) ? (input.Entries as Input[]) : [];

@@ -23,7 +23,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { EmbeddedSqs } from '../../local/embedded-sqs/embedded-sqs.js';
 import { md5Hex, md5OfMessageAttributes } from '../../local/embedded-sqs/queue-engine.js';
-import { sqsClientFor } from '../support/embedded-sqs-client.js';
+import { type EmbeddedTransport, sqsClientFor } from '../support/embedded-sqs-client.js';
 
 const REGION = 'us-east-1';
 
@@ -41,14 +41,15 @@ const rejectionOf = async (promise: Promise<unknown>): Promise<SQSServiceExcepti
 let queueCounter = 0;
 const uniqueName = (prefix: string) => `${prefix}-${++queueCounter}`;
 
-describe('EmbeddedSqs with the AWS SDK SQS client', () => {
+// Every behaviour twice: over the loopback port (other processes: the admin CLI) and in process (local mode's own clients).
+describe.each<EmbeddedTransport>(['over HTTP', 'in process'])('EmbeddedSqs with the AWS SDK SQS client, %s', (transport) => {
   let sqs: EmbeddedSqs;
   let client: SQSClient;
 
   beforeAll(async () => {
     sqs = new EmbeddedSqs({ region: REGION });
     await sqs.start();
-    client = sqsClientFor(sqs);
+    client = sqsClientFor(sqs, transport);
   });
 
   afterAll(async () => {
