@@ -260,7 +260,7 @@ it('waits an hour between attempts by queueing with the maximum delay, then park
 });
 
 describe('endpoint health', () => {
-  const setup = async (options: { retries: number[]; minFailures: number }) => {
+  const setup = async (options: { retries: number[]; minFailures: number; failingEvents?: string[] }) => {
     const queueUrl = sqsServer.createQueue(uniqueName('health'));
     const webhooks = new DynamoWebhookRepository(store.db, store.tableName, clock);
     const { worker, close } = newWorker({
@@ -271,7 +271,7 @@ describe('endpoint health', () => {
     });
     const tenantId = `tenant${Math.random().toString(36).slice(2, 8)}`;
     const webhookFor = (path: string, events: string[]) => makeWebhook(tenantId, receiverUrl(path), { events, name: path, now: clock.now() });
-    const failing = webhookFor('/failing', ['order.created']);
+    const failing = webhookFor('/failing', options.failingEvents ?? ['order.created']);
     const watcher = webhookFor('/watcher', ['webhook.disabled', 'delivery.exhausted']);
     await webhooks.create(failing);
     await webhooks.create(watcher);
@@ -280,17 +280,18 @@ describe('endpoint health', () => {
       const { job } = makeDelivery(failing, event, { id: deliveryId, now: clock.now() });
       return worker.process({ ...job, attempt: number });
     };
-    /** The events queued for the watcher (fan-out queues jobs; a worker would record the deliveries). */
-    const queuedForWatcher = async () => {
-      const events: unknown[] = [];
+    /** The jobs queued (fan-out queues jobs; a worker would record the deliveries), taken off the queue. */
+    const queuedJobs = async () => {
+      const jobs: DeliveryJob[] = [];
       for (;;) {
         const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10 }));
-        if (Messages.length === 0) return events;
-        const jobs = Messages.map((message) => DeliveryJob.parse(JSON.parse(message.Body!)));
-        events.push(...jobs.filter((job) => job.webhookId === watcher.id).map((job) => job.event));
+        if (Messages.length === 0) return jobs;
+        jobs.push(...Messages.map((message) => DeliveryJob.parse(JSON.parse(message.Body!))));
       }
     };
-    return { webhooks, failing, watcher, attempt, queuedForWatcher, close, tenantId };
+    /** The events queued for the watcher. */
+    const queuedForWatcher = async () => (await queuedJobs()).filter((job) => job.webhookId === watcher.id).map((job) => job.event);
+    return { webhooks, failing, watcher, attempt, queuedJobs, queuedForWatcher, close, tenantId };
   };
 
   it('disables a webhook whose every delivery failed for five days, and tells the tenant’s webhook.disabled subscribers', async () => {
@@ -359,6 +360,22 @@ describe('endpoint health', () => {
         data: { webhookId: health.failing.id, deliveryId, eventId: `evt_${deliveryId}`, eventType: 'order.created', attempts: 1, lastError: 'http_5xx' },
       }),
     ]);
+    await health.close();
+  });
+
+  it('never tells the webhook an operational event is about, though it subscribes to that event too', async () => {
+    const health = await setup({ retries: [], minFailures: 1, failingEvents: ['order.created', 'delivery.exhausted', 'webhook.disabled'] });
+    await health.attempt(ulidIds.deliveryId(), 1);
+    const jobs = await health.queuedJobs(); // read before the clock moves on past the queue's retention
+    now += 6 * 86_400_000; // a failure run of more than five days: the next failure disables the webhook too
+    await health.attempt(ulidIds.deliveryId(), 1);
+    jobs.push(...(await health.queuedJobs()));
+
+    expect(jobs.filter((job) => job.webhookId === health.watcher.id).map((job) => job.event.type).sort()).toEqual([
+      'delivery.exhausted',
+      'webhook.disabled',
+    ]);
+    expect(jobs.filter((job) => job.webhookId === health.failing.id)).toEqual([]);
     await health.close();
   });
 });

@@ -34,14 +34,8 @@ export class FanOut {
     },
   ) {}
 
-  async deliver(
-    tenantId: string,
-    event: WebhookPayload,
-    options: FanOutOptions = {},
-  ): Promise<{ queued: number }> {
-    const jobs = await this.plan(tenantId, event, options);
-    await this.deps.jobs.enqueue(jobs);
-    return { queued: jobs.length };
+  async deliver(tenantId: string, event: WebhookPayload, options: FanOutOptions = {}): Promise<void> {
+    await this.deps.jobs.enqueue(await this.plan(tenantId, event, options));
   }
 
   /** The jobs to queue, for a caller that queues many events' jobs together. */
@@ -65,8 +59,9 @@ export class FanOut {
    */
   private circuitHoldUntil(webhook: WebhookRecord, now: Date): number | undefined {
     const { circuit } = webhook;
-    const probeAt = circuit && Date.parse(circuit.probeAt);
-    if (!circuit || !probeAt || probeAt <= now.getTime()) return undefined;
+    if (!circuit) return undefined;
+    const probeAt = Date.parse(circuit.probeAt);
+    if (probeAt <= now.getTime()) return undefined;
     return Math.round(probeAt + (this.deps.random ?? Math.random)() * circuit.coolOffSeconds * 1000);
   }
 }

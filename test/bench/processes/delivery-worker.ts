@@ -124,7 +124,7 @@ const setupMemory = (sinkUrl: string, webhookCount: number) => {
     attemptClaimSeconds: attemptClaimSeconds(20_000),
     health: { disableAfterSeconds: 5 * 86_400, minFailures: 10 },
     circuitBreaker: DEFAULT_CIRCUIT_BREAKER_POLICY,
-    fanOut: { deliver: async () => ({ deliveries: 0, queued: 0 }) },
+    fanOut: { deliver: async () => undefined },
     logger,
     metrics,
   });
