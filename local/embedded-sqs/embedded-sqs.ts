@@ -1,7 +1,6 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import type { EmbeddedService, ServiceResponse } from '../in-process-transport.js';
 import {
   type MessageAttributeValue,
@@ -10,9 +9,9 @@ import {
   QueueError,
   type QueueErrorType,
   type QueueSettings,
-  type QueueState,
   type ReceivedMessage,
 } from './queue-engine.js';
+import { QueueStore } from './queue-store.js';
 
 const ACCOUNT_ID = '000000000000';
 const MAX_WAIT_SECONDS = 20;
@@ -56,16 +55,16 @@ type Input = Record<string, unknown>;
  * The queue engine behind Amazon SQS's JSON wire protocol (`X-Amz-Target: AmazonSQS.<Action>`), on a loopback
  * port and as an in-process service (`service`, for InProcessRequestHandler), so `@aws-sdk/client-sqs` pointed at
  * it (with `useQueueUrlAsEndpoint: false`) works unchanged. When
- * `dataDir` is given, queue state is saved there and reloaded on start: a request that changes what a queue holds
- * (see SAVED_ACTIONS) is answered only once a save includes it, and the requests arriving within SAVE_COALESCE_MS
- * share one save, so the cost of saving follows time rather than the request rate. Receives are saved with the
- * next change or at stop; one lost in a crash is a message received again, which SQS allows anyway.
+ * `dataDir` is given, queue state is saved there (QueueStore: a snapshot and a journal of changes) and reloaded on
+ * start: a request that changes what a queue holds (see SAVED_ACTIONS) is answered only once its changes are
+ * written, and the requests arriving within SAVE_COALESCE_MS share one append. Receives are written with the next
+ * change or at stop; one lost in a crash is a message received again, which SQS allows anyway.
  */
 export class EmbeddedSqs {
   private server?: Server;
   private baseUrl = '';
   private readonly engine: QueueEngine;
-  private readonly stateFile?: string;
+  private readonly store?: QueueStore;
   /** The save the requests answered next are waiting for, while one is scheduled. */
   private scheduledSave?: Promise<void>;
   /** The long polls waiting on each queue, oldest first: each resolves to look at the queue again. */
@@ -76,9 +75,9 @@ export class EmbeddedSqs {
   ) {
     if (options.dataDir) {
       mkdirSync(options.dataDir, { recursive: true });
-      this.stateFile = join(options.dataDir, 'queues.json');
+      this.store = new QueueStore(options.dataDir);
     }
-    this.engine = new QueueEngine(options.now, this.load(), (queueName) => this.wakeOne(queueName));
+    this.engine = new QueueEngine(options.now, this.store?.load() ?? [], (queueName) => this.wakeOne(queueName));
   }
 
   get endpoint(): string {
@@ -107,6 +106,7 @@ export class EmbeddedSqs {
       });
     }
     this.save();
+    this.store?.close();
   }
 
   queueUrl(name: string): string {
@@ -325,19 +325,9 @@ export class EmbeddedSqs {
     return name;
   }
 
-  private load(): QueueState[] {
-    if (!this.stateFile) return [];
-    try {
-      return JSON.parse(readFileSync(this.stateFile, 'utf8')) as QueueState[];
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw error;
-    }
-  }
-
   /** Resolves once a save made after this call has completed; calls within SAVE_COALESCE_MS share it. */
   private saveSoon(): Promise<void> {
-    if (!this.stateFile) return Promise.resolve();
+    if (!this.store) return Promise.resolve();
     this.scheduledSave ??= new Promise<void>((resolve, reject) => {
       setTimeout(() => {
         this.scheduledSave = undefined;
@@ -352,12 +342,9 @@ export class EmbeddedSqs {
     return this.scheduledSave;
   }
 
-  /** Writes the whole state atomically (temp file + rename), so a crash never leaves a torn file. */
+  /** Appends the changes made since the last save to the journal (see QueueStore). */
   private save(): void {
-    if (!this.stateFile) return;
-    const temporary = `${this.stateFile}.tmp`;
-    writeFileSync(temporary, JSON.stringify(this.engine.snapshot()));
-    renameSync(temporary, this.stateFile);
+    this.store?.append(this.engine.takeChanges(), () => this.engine.snapshot());
   }
 }
 

@@ -3,8 +3,8 @@ import { createHash, randomUUID } from 'node:crypto';
 /**
  * An in-process message queue with Amazon SQS standard-queue semantics: delays, visibility timeouts, receive
  * counts, redrive to a dead-letter queue after maxReceiveCount receives, retention. Served over SQS's JSON wire
- * protocol by sqs-protocol.ts so the real AWS SDK client talks to it. State is a plain object, persisted by
- * the caller (see embedded-sqs.ts) so pending messages survive restarts.
+ * protocol by embedded-sqs.ts so the real AWS SDK client talks to it. State is a plain object; every change is
+ * reported (takeChanges) for the caller to persist (queue-store.ts), so pending messages survive restarts.
  */
 export interface MessageAttributeValue {
   readonly DataType: string;
@@ -113,8 +113,21 @@ export const md5OfMessageAttributes = (attributes: Record<string, MessageAttribu
   return hash.digest('hex');
 };
 
+/**
+ * One change to the queues' state, as the persistence journal records it (queue-store.ts): a queue created or
+ * reconfigured, a message stored as it now is (sent, received, its visibility changed, moved in as a dead letter),
+ * a message removed (deleted, moved out), a queue purged. Replayed in order on a snapshot, they give the state back.
+ */
+export type QueueChange =
+  | { readonly queue: string; readonly createdAt: number; readonly settings: QueueSettings }
+  | { readonly queue: string; readonly message: StoredMessage }
+  | { readonly queue: string; readonly removed: string }
+  | { readonly queue: string; readonly purged: true };
+
 export class QueueEngine {
   private readonly queues = new Map<string, QueueState>();
+  /** The changes made since the last takeChanges(), oldest first. */
+  private changes: QueueChange[] = [];
 
   /**
    * @param onMessageReady called with a queue's name each time one of its messages becomes receivable, now or at
@@ -136,10 +149,12 @@ export class QueueEngine {
     this.validateSettings(merged);
     if (existing) {
       existing.settings = merged;
+      this.changes.push({ queue: name, createdAt: existing.createdAt, settings: merged });
       return existing;
     }
     const queue: QueueState = { name, createdAt: this.now(), settings: merged, messages: [] };
     this.queues.set(name, queue);
+    this.changes.push({ queue: name, createdAt: queue.createdAt, settings: merged });
     return queue;
   }
 
@@ -155,6 +170,17 @@ export class QueueEngine {
 
   snapshot(): QueueState[] {
     return [...this.queues.values()];
+  }
+
+  /**
+   * The changes since the last call, for the journal. A change holds the message object itself, so one written
+   * after the engine changed the message again carries the newer state; replayed in order, the changes still end
+   * at the state the engine has.
+   */
+  takeChanges(): QueueChange[] {
+    const changes = this.changes;
+    this.changes = [];
+    return changes;
   }
 
   send(
@@ -177,6 +203,7 @@ export class QueueEngine {
       receiveCount: 0,
     };
     queue.messages.push(message);
+    this.changes.push({ queue: name, message });
     this.onMessageReady(name);
     return message;
   }
@@ -207,6 +234,7 @@ export class QueueEngine {
       message.receivedAt = now;
       message.receiptHandle = `${message.messageId}#${randomUUID()}`;
       message.visibleAt = now + visibilityTimeout * 1000;
+      this.changes.push({ queue: name, message });
       received.push({
         MessageId: message.messageId,
         ReceiptHandle: message.receiptHandle,
@@ -227,7 +255,10 @@ export class QueueEngine {
   delete(name: string, receiptHandle: string): void {
     const queue = this.queue(name);
     this.checkHandle(receiptHandle);
-    queue.messages = queue.messages.filter((message) => message.receiptHandle !== receiptHandle);
+    const index = queue.messages.findIndex((message) => message.receiptHandle === receiptHandle);
+    if (index === -1) return;
+    const [deleted] = queue.messages.splice(index, 1);
+    this.changes.push({ queue: name, removed: deleted!.messageId });
   }
 
   changeVisibility(name: string, receiptHandle: string, visibilityTimeout: number): void {
@@ -242,11 +273,13 @@ export class QueueEngine {
       throw new QueueError('InvalidParameterValue', 'Total VisibilityTimeout for the message is beyond the limit [43200 seconds]');
     }
     message.visibleAt = this.now() + visibilityTimeout * 1000;
+    this.changes.push({ queue: name, message });
     this.onMessageReady(name);
   }
 
   purge(name: string): void {
     this.queue(name).messages = [];
+    this.changes.push({ queue: name, purged: true });
   }
 
   counts(name: string): { visible: number; inFlight: number; delayed: number; oldestSentAt?: number } {
@@ -281,7 +314,9 @@ export class QueueEngine {
     const deadLetterQueue = this.queue(deadLetterQueueName);
     queue.messages = queue.messages.filter((candidate) => candidate !== message);
     const { receiptHandle: _handle, ...rest } = message;
-    deadLetterQueue.messages.push({ ...rest, visibleAt: this.now() });
+    const moved = { ...rest, visibleAt: this.now() };
+    deadLetterQueue.messages.push(moved);
+    this.changes.push({ queue: queue.name, removed: message.messageId }, { queue: deadLetterQueueName, message: moved });
     this.onMessageReady(deadLetterQueueName);
   }
 

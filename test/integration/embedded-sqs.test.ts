@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -23,6 +23,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { EmbeddedSqs } from '../../local/embedded-sqs/embedded-sqs.js';
 import { md5Hex, md5OfMessageAttributes } from '../../local/embedded-sqs/queue-engine.js';
+import { QueueStore } from '../../local/embedded-sqs/queue-store.js';
 import { type EmbeddedTransport, sqsClientFor } from '../support/embedded-sqs-client.js';
 
 const REGION = 'us-east-1';
@@ -691,7 +692,8 @@ describe('EmbeddedSqs persistence', () => {
     const { client } = await startSqs();
     const { QueueUrl } = await client.send(new CreateQueueCommand({ QueueName: 'durable' }));
     const saved = () =>
-      (JSON.parse(readFileSync(join(dataDir, 'queues.json'), 'utf8')) as { name: string; messages: { body: string }[] }[])
+      new QueueStore(dataDir)
+        .read()
         .find((queue) => queue.name === 'durable')!
         .messages.map((message) => message.body)
         .sort();
@@ -708,12 +710,13 @@ describe('EmbeddedSqs persistence', () => {
     expect(saved()).toHaveLength(12);
   });
 
-  it('writes the state to queues.json in the data folder', async () => {
+  it('writes a queue created to the data folder at once', async () => {
     const { sqs } = await startSqs();
 
     sqs.createQueue('on-disk', { visibilityTimeout: 42 });
 
-    const saved = JSON.parse(readFileSync(join(dataDir, 'queues.json'), 'utf8')) as { name: string; settings: { visibilityTimeout: number } }[];
+    expect(readdirSync(dataDir).sort()).toEqual(['queues.journal', 'queues.json']);
+    const saved = new QueueStore(dataDir).read();
     expect(saved).toEqual([expect.objectContaining({ name: 'on-disk', settings: expect.objectContaining({ visibilityTimeout: 42 }) })]);
   });
 });
