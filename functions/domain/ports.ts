@@ -16,8 +16,10 @@ export interface WebhookRepository {
   /** Newest first. `afterId` continues after the webhook with that id. */
   list(tenantId: string, page: { limit: number; afterId?: string }): Promise<WebhookPage>;
   /**
-   * Replaces `previous` by `next`. Throws StaleVersionError when the stored version is no longer
-   * `previous.version`, ConflictError when a new (url, event) pair belongs to another webhook.
+   * Writes what differs between `previous` and `next`, and only that: a property both hold alike keeps whatever
+   * the workers wrote meanwhile (failure run, circuit, slow lane, send slot: they do not change the version).
+   * Throws StaleVersionError when the stored version is no longer `previous.version`, ConflictError when a new
+   * (url, event) pair belongs to another webhook.
    */
   update(next: WebhookRecord, previous: WebhookRecord): Promise<void>;
   /** Deletes and returns the webhook, or undefined when it does not exist. */

@@ -122,6 +122,36 @@ describe('webhook store', () => {
     expect((await repository.get('acme', original.id))?.name).toBe('first');
   });
 
+  it('writes only what an update changed: what the workers wrote since it read the webhook stays', async () => {
+    const original = webhook({ description: 'to be removed', rateLimitPerSecond: 5 });
+    await repository.create(original);
+    const read = (await repository.get('acme', original.id))!;
+    // The workers, between the API's read and its write (none of this changes the version):
+    const run = await repository.recordFailure('acme', original.id, clock.now().toISOString());
+    const circuit = { openedAt: clock.now().toISOString(), probeAt: new Date(now + 30_000).toISOString(), coolOffSeconds: 30 };
+    expect(await repository.openCircuit('acme', original.id, circuit)).toBe(true);
+    expect(await repository.holdInSlowLane('acme', original.id, new Date(now + 3_600_000).toISOString())).toBe(true);
+    const slot = await repository.advanceSendSlot('acme', original.id, 200);
+    const { description: _removed, ...withoutDescription } = read;
+    sentCommands = [];
+
+    await repository.update({ ...withoutDescription, name: 'renamed', version: read.version + 1 }, read);
+
+    expect(sentCommands).toEqual(['UpdateItemCommand']);
+    const stored = await repository.get('acme', original.id);
+    expect(stored).toMatchObject({
+      name: 'renamed',
+      version: read.version + 1,
+      failingSince: run!.failingSince,
+      consecutiveFailures: 1,
+      circuit,
+      slowLaneUntil: new Date(now + 3_600_000).toISOString(),
+      nextSendAt: expect.any(Number),
+    });
+    expect(stored!.nextSendAt).toBeGreaterThanOrEqual(slot!);
+    expect(stored).not.toHaveProperty('description');
+  });
+
   it('holds a webhook in the slow lane until a time, extended only by a later one, and not once it is gone', async () => {
     const original = webhook();
     await repository.create(original);

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import {
   BatchGetCommand,
   type BatchGetCommandOutput,
@@ -98,14 +99,7 @@ export class DynamoWebhookRepository implements WebhookRepository {
 
     await this.claimAll(next, added);
     try {
-      await this.db.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: toItem(next),
-          ConditionExpression: 'version = :version',
-          ExpressionAttributeValues: { ':version': previous.version },
-        }),
-      );
+      await this.db.send(new UpdateCommand({ TableName: this.tableName, ...changesOf(previous, next) }));
     } catch (error) {
       await this.releaseAll(next, added);
       if (isConditionalCheckFailed(error)) throw new StaleVersionError(next.id);
@@ -403,6 +397,38 @@ const pairKey = (pair: Pair) => `${pair.eventType} ${pair.url}`;
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const toItem = (webhook: WebhookRecord) => ({ ...itemKeys.webhook(webhook.tenantId, webhook.id), ...webhook });
+
+/**
+ * The update from `previous` to `next`, conditional on `previous`'s version: only the attributes that differ are set
+ * or removed. The workers' own attributes (the failure run, the circuit, the slow lane, the send slot) change
+ * beside the API's writes without bumping the version; an update that left them alone must not put back the values
+ * it read.
+ */
+const changesOf = (previous: WebhookRecord, next: WebhookRecord) => {
+  const before: Record<string, unknown> = { ...previous };
+  const after: Record<string, unknown> = { ...next };
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = { ':version': previous.version };
+  const set: string[] = [];
+  const remove: string[] = [];
+  for (const [index, name] of [...new Set([...Object.keys(before), ...Object.keys(after)])].entries()) {
+    if (isDeepStrictEqual(before[name], after[name])) continue;
+    names[`#a${index}`] = name;
+    if (after[name] === undefined) {
+      remove.push(`#a${index}`);
+    } else {
+      values[`:a${index}`] = after[name];
+      set.push(`#a${index} = :a${index}`);
+    }
+  }
+  return {
+    Key: itemKeys.webhook(next.tenantId, next.id),
+    UpdateExpression: [set.length > 0 && `SET ${set.join(', ')}`, remove.length > 0 && `REMOVE ${remove.join(', ')}`].filter(Boolean).join(' '),
+    ConditionExpression: 'version = :version',
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: values,
+  };
+};
 
 const fromItem = (item: Record<string, unknown>): WebhookRecord => {
   const { pk: _pk, sk: _sk, ...record } = item;
