@@ -149,6 +149,7 @@ export const startLocalPlatform = async (options: LocalPlatformOptions): Promise
     useQueueUrlAsEndpoint: false,
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     requestHandler,
+    cacheMiddleware: true,
   });
   const mappings = [
     startEventSourceMapping({
