@@ -28,8 +28,10 @@ export const apiClient =
     return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
   };
 
-/** The API's one error shape, with this status and code. */
+/** The API's one error shape, with this status and code: each of its details a field's path and message. */
 export const expectApiError = (response: { status: number; body: unknown }, status: number, code: string) => {
   expect(response.status).toBe(status);
   expect(response.body).toMatchObject({ error: { code, message: expect.any(String), details: expect.any(Array) } });
+  const { details } = (response.body as { error: { details: unknown[] } }).error;
+  for (const detail of details) expect(detail).toEqual({ path: expect.any(String), message: expect.any(String) });
 };
