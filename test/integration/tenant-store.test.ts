@@ -38,22 +38,26 @@ describe('tenant and key store', () => {
 
   it('lists a tenant’s keys and revokes one without touching the others', async () => {
     await admin.ensureTenant('revocation');
-    const kept = await admin.createKey('revocation', { scopes: ['webhooks:read'], key: 'kept-key' });
+    const kept = await admin.createKey('revocation', { scopes: ['webhooks:read'], key: 'kept-key', description: 'dashboard' });
     const revoked = await admin.createKey('revocation', { scopes: ['webhooks:write'], key: 'revoked-key' });
 
     await admin.revokeKey('revocation', revoked.record.keyId);
 
-    expect((await admin.listKeys('revocation')).map((key) => key.keyId).sort()).toEqual(
-      [kept.record.keyId, revoked.record.keyId].sort(),
-    );
+    const listed = await admin.listKeys('revocation');
+    expect(listed.map((key) => key.keyId).sort()).toEqual([kept.record.keyId, revoked.record.keyId].sort());
+    expect(new Set(listed.map((key) => key.keyId)).size).toBe(2);
+    for (const { keyId } of listed) expect(keyId).toMatch(/^key_[0-9A-HJKMNP-TV-Z]{26}$/);
+    expect(listed.find((key) => key.keyId === kept.record.keyId)).toMatchObject({ description: 'dashboard' });
+    expect(listed.find((key) => key.keyId === revoked.record.keyId)).not.toHaveProperty('description');
     expect(await authenticate(keys, 'revoked-key')).toBeUndefined();
     expect(await authenticate(keys, 'kept-key')).toMatchObject({ tenantId: 'revocation' });
-    await expect(admin.revokeKey('revocation', 'key_unknown')).rejects.toBeInstanceOf(NotFoundError);
+    // The admin CLI prints these messages as they are.
+    await expect(admin.revokeKey('revocation', 'key_unknown')).rejects.toMatchObject({ name: 'NotFoundError', message: 'Tenant revocation has no key key_unknown' });
     await expect(admin.revokeKey('acme', kept.record.keyId)).rejects.toBeInstanceOf(NotFoundError);
   });
 
   it('refuses keys for unknown tenants and a key registered twice', async () => {
-    await expect(admin.createKey('nobody', { scopes: ['webhooks:read'] })).rejects.toBeInstanceOf(NotFoundError);
+    await expect(admin.createKey('nobody', { scopes: ['webhooks:read'] })).rejects.toMatchObject({ name: 'NotFoundError', message: 'No tenant nobody' });
     await admin.ensureTenant('twice');
     await admin.createKey('twice', { scopes: ['webhooks:read'], key: 'same-key' });
     await expect(admin.createKey('twice', { scopes: ['webhooks:read'], key: 'same-key' })).rejects.toBeInstanceOf(ConflictError);
