@@ -14,7 +14,8 @@ const MAX_CONNECT_TIMEOUT_MS = 5_000;
 
 /**
  * The table actions the worker's handler makes: GetItem (webhook, a claim's holder), UpdateItem (claim, attempt,
- * disable, failure run), Query + BatchGetItem (the subscribers of the operational events it announces).
+ * disable, failure run), BatchGetItem (the webhooks of a batch's jobs, read at once), Query + BatchGetItem (the
+ * subscribers of the operational events it announces).
  */
 export const DELIVERY_WORKER_TABLE_ACTIONS = [
   'dynamodb:GetItem',

@@ -12,12 +12,14 @@ let now = Date.parse('2026-06-01T00:00:00.000Z');
 const clock = { now: () => new Date(now) };
 let repository: DynamoWebhookRepository;
 let sentCommands: string[] = [];
+let sentInputs: Record<string, unknown>[] = [];
 
 beforeAll(async () => {
   store = await startTestTable();
   store.db.middlewareStack.add(
     (next, context) => async (args) => {
       sentCommands.push(context.commandName ?? 'unknown');
+      sentInputs.push(args.input as Record<string, unknown>);
       return next(args);
     },
     { step: 'initialize', name: 'countCommands' },
@@ -207,6 +209,74 @@ describe('webhook store', () => {
     const successor = webhook({ url });
     await expect(repository.create(successor)).resolves.toBeUndefined();
     expect((await repository.findSubscribers('acme', 'order.created')).map((record) => record.id)).toContain(successor.id);
+  });
+
+  it('reads the webhooks asked for at once in one strongly consistent request, each asked twice once', async () => {
+    const stored = [webhook(), webhook({ tenantId: 'globex' }), webhook()];
+    for (const record of stored) await repository.create(record);
+    const [first, second, third] = stored as [WebhookRecord, WebhookRecord, WebhookRecord];
+    // Written just before the reads: a strongly consistent read sees it.
+    await repository.update({ ...third, name: 'renamed', version: 2 }, third);
+    const missing = ulidIds.webhookId();
+
+    sentCommands = [];
+    sentInputs = [];
+    const reads = await Promise.all([
+      repository.get(first.tenantId, first.id),
+      repository.get(second.tenantId, second.id),
+      repository.get('acme', missing),
+      repository.get(third.tenantId, third.id),
+      repository.get(first.tenantId, first.id),
+      repository.get('acme', second.id), // another tenant's id
+    ]);
+
+    expect(sentCommands).toEqual(['BatchGetItemCommand']);
+    expect(sentInputs[0]).toMatchObject({ RequestItems: { [store.tableName]: { ConsistentRead: true } } });
+    expect((sentInputs[0] as { RequestItems: Record<string, { Keys: unknown[] }> }).RequestItems[store.tableName]?.Keys).toHaveLength(5);
+    expect(reads.map((read) => read?.id)).toEqual([first.id, second.id, undefined, third.id, first.id, undefined]);
+    expect(reads[3]).toMatchObject({ name: 'renamed', version: 2 });
+    expect(reads[1]).toEqual(second);
+
+    sentCommands = [];
+    expect(await repository.get(first.tenantId, first.id)).toEqual(first);
+    expect(await repository.get(first.tenantId, first.id)).toEqual(first);
+    // One webhook at a time: a GetItem each, nothing remembered between them.
+    expect(sentCommands).toEqual(['GetItemCommand', 'GetItemCommand']);
+  });
+
+  it('queries the subscribers of an event type asked for at once only once, and a failed query fails only its callers', async () => {
+    const tenantId = 'coalesced';
+    const created = [webhook({ tenantId }), webhook({ tenantId }), webhook({ tenantId, events: ['order.price_changed'] })];
+    for (const record of created) await repository.create(record);
+    // The store refuses the query of one event type (a throttled request, say).
+    store.db.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'QueryCommand' && JSON.stringify(args.input).includes('order.refunded')) {
+          throw new Error('ProvisionedThroughputExceededException');
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'refuseOneQuery' },
+    );
+    sentCommands = [];
+    const [first, second, priceChanged, refused, third] = await Promise.allSettled([
+      repository.findSubscribers(tenantId, 'order.created'),
+      repository.findSubscribers(tenantId, 'order.created'),
+      repository.findSubscribers(tenantId, 'order.price_changed'),
+      repository.findSubscribers(tenantId, 'order.refunded'),
+      repository.findSubscribers(tenantId, 'order.created'),
+    ]).finally(() => store.db.middlewareStack.remove('refuseOneQuery'));
+
+    const ids = (result: PromiseSettledResult<WebhookRecord[]> | undefined) =>
+      result?.status === 'fulfilled' ? result.value.map((record) => record.id).sort() : result;
+    const createdIds = [created[0]!.id, created[1]!.id].sort();
+    expect([ids(first), ids(second), ids(third)]).toEqual([createdIds, createdIds, createdIds]);
+    expect(ids(priceChanged)).toEqual([created[2]!.id]);
+    expect(refused).toMatchObject({ status: 'rejected', reason: new Error('ProvisionedThroughputExceededException') });
+    expect(sentCommands.filter((command) => command === 'QueryCommand')).toHaveLength(3);
+    expect(sentCommands.filter((command) => command === 'BatchGetItemCommand')).toHaveLength(2);
+    // Each caller has an array of its own.
+    expect((first as PromiseFulfilledResult<WebhookRecord[]>).value).not.toBe((second as PromiseFulfilledResult<WebhookRecord[]>).value);
   });
 
   it('finds the enabled subscribers of an event type with a bounded number of requests', async () => {

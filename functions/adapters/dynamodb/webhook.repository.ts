@@ -9,6 +9,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import DataLoader from 'dataloader';
 import { ConflictError, type ErrorDetail, StaleVersionError } from '../../domain/errors.js';
 import type { Clock, WebhookPage, WebhookRepository } from '../../domain/ports.js';
 import { type Circuit, subscriptionPairs, type WebhookRecord } from '../../domain/webhook.js';
@@ -29,6 +30,16 @@ interface SubscriptionClaim {
   readonly claimedAt: number;
 }
 
+interface WebhookKey {
+  readonly tenantId: string;
+  readonly id: string;
+}
+
+interface SubscriptionKey {
+  readonly tenantId: string;
+  readonly eventType: string;
+}
+
 type ClaimOutcome = { readonly claimed: true } | { readonly claimed: false; readonly ownerId: string };
 
 /**
@@ -43,6 +54,34 @@ type ClaimOutcome = { readonly claimed: true } | { readonly claimed: false; read
  * previous state, so two writers racing for it cannot both win.
  */
 export class DynamoWebhookRepository implements WebhookRepository {
+  /**
+   * Reads of one tick share one strongly consistent request (a delivery batch's jobs read their webhooks at once):
+   * each read still sees the item as stored when its request was made, as a GetItem of its own would. No cache: a
+   * read after that request makes a new one.
+   */
+  private readonly reads = new DataLoader<WebhookKey, WebhookRecord | undefined, string>(
+    (keys) => this.readStronglyConsistent(keys),
+    { cache: false, maxBatchSize: BATCH_GET_LIMIT },
+  );
+
+  /**
+   * The same (tenant, event type) asked for in one tick (the events of a router batch) is queried once, and each
+   * caller gets its own copy of the answer; a failed query fails only its callers. No cache, as for `reads`.
+   */
+  private readonly subscriberQueries = new DataLoader<SubscriptionKey, WebhookRecord[]>(
+    async (keys) => {
+      const keyOf = (key: SubscriptionKey) => `${key.tenantId}/${key.eventType}`;
+      const distinct = [...new Map(keys.map((key) => [keyOf(key), key])).values()];
+      const answers = await Promise.allSettled(distinct.map((key) => this.querySubscribers(key.tenantId, key.eventType)));
+      const byKey = new Map(distinct.map((key, index) => [keyOf(key), answers[index]!]));
+      return keys.map((key) => {
+        const answer = byKey.get(keyOf(key))!;
+        return answer.status === 'fulfilled' ? [...answer.value] : toError(answer.reason);
+      });
+    },
+    { cache: false },
+  );
+
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
@@ -67,11 +106,23 @@ export class DynamoWebhookRepository implements WebhookRepository {
     }
   }
 
-  async get(tenantId: string, id: string): Promise<WebhookRecord | undefined> {
-    const { Item } = await this.db.send(
-      new GetCommand({ TableName: this.tableName, Key: itemKeys.webhook(tenantId, id), ConsistentRead: true }),
-    );
-    return Item && fromItem(Item);
+  get(tenantId: string, id: string): Promise<WebhookRecord | undefined> {
+    return this.reads.load({ tenantId, id });
+  }
+
+  /** One GetItem for one webhook, one BatchGetItem for more; the same webhook asked twice is read once. */
+  private async readStronglyConsistent(keys: readonly WebhookKey[]): Promise<(WebhookRecord | undefined)[]> {
+    const keyOf = (key: WebhookKey) => `${key.tenantId}/${key.id}`;
+    const distinct = [...new Map(keys.map((key) => [keyOf(key), key])).values()];
+    const [only] = distinct;
+    if (distinct.length === 1 && only) {
+      const { Item } = await this.db.send(
+        new GetCommand({ TableName: this.tableName, Key: itemKeys.webhook(only.tenantId, only.id), ConsistentRead: true }),
+      );
+      return keys.map(() => Item && fromItem(Item));
+    }
+    const found = new Map((await this.batchGetWebhooks(distinct, true)).map((webhook) => [keyOf(webhook), webhook]));
+    return keys.map((key) => found.get(keyOf(key)));
   }
 
   async list(tenantId: string, page: { limit: number; afterId?: string }): Promise<WebhookPage> {
@@ -262,7 +313,11 @@ export class DynamoWebhookRepository implements WebhookRepository {
     }
   }
 
-  async findSubscribers(tenantId: string, eventType: string): Promise<WebhookRecord[]> {
+  findSubscribers(tenantId: string, eventType: string): Promise<WebhookRecord[]> {
+    return this.subscriberQueries.load({ tenantId, eventType });
+  }
+
+  private async querySubscribers(tenantId: string, eventType: string): Promise<WebhookRecord[]> {
     const claims: SubscriptionClaim[] = [];
     let startKey: Record<string, unknown> | undefined;
     do {
@@ -278,7 +333,8 @@ export class DynamoWebhookRepository implements WebhookRepository {
       startKey = page.LastEvaluatedKey;
     } while (startKey);
 
-    const webhooks = await this.batchGetWebhooks(tenantId, [...new Set(claims.map((claim) => claim.webhookId))]);
+    const ids = [...new Set(claims.map((claim) => claim.webhookId))];
+    const webhooks = await this.batchGetWebhooks(ids.map((id) => ({ tenantId, id })), false);
     const claimed = new Set(claims.map((claim) => `${claim.webhookId} ${claim.url}`));
     // The webhook item is the source of truth; a claim whose webhook moved on is ignored.
     return webhooks.filter(
@@ -286,16 +342,17 @@ export class DynamoWebhookRepository implements WebhookRepository {
     );
   }
 
-  private async batchGetWebhooks(tenantId: string, ids: readonly string[]): Promise<WebhookRecord[]> {
+  /** The webhooks that exist of `webhooks` (distinct), in no particular order; unprocessed keys are asked again. */
+  private async batchGetWebhooks(webhooks: readonly WebhookKey[], consistentRead: boolean): Promise<WebhookRecord[]> {
     const found: WebhookRecord[] = [];
-    for (let offset = 0; offset < ids.length; offset += BATCH_GET_LIMIT) {
-      let keys: Record<string, unknown>[] | undefined = ids
+    for (let offset = 0; offset < webhooks.length; offset += BATCH_GET_LIMIT) {
+      let keys: Record<string, unknown>[] | undefined = webhooks
         .slice(offset, offset + BATCH_GET_LIMIT)
-        .map((id) => itemKeys.webhook(tenantId, id));
+        .map((webhook) => itemKeys.webhook(webhook.tenantId, webhook.id));
       for (let attempt = 0; keys && keys.length > 0; attempt += 1) {
         if (attempt > 0) await delay(Math.min(1000, 25 * 2 ** attempt));
         const result: BatchGetCommandOutput = await this.db.send(
-          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys } } }),
+          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: consistentRead } } }),
         );
         found.push(...(result.Responses?.[this.tableName] ?? []).map(fromItem));
         keys = result.UnprocessedKeys?.[this.tableName]?.Keys;
@@ -393,6 +450,8 @@ export class DynamoWebhookRepository implements WebhookRepository {
 
 type Pair = ReturnType<typeof subscriptionPairs>[number];
 const pairKey = (pair: Pair) => `${pair.eventType} ${pair.url}`;
+
+const toError = (reason: unknown): Error => (reason instanceof Error ? reason : new Error(String(reason)));
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
