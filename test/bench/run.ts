@@ -210,9 +210,11 @@ try {
         isolation.quiet.latencyMs.p95,
         isolation.flooded.latencyMs.p95,
         isolation.p95Ratio,
+        isolation.controlP95Ratio,
         isolation.pipeline.quiet.latencyMs.p95,
         isolation.pipeline.flooded.latencyMs.p95,
         isolation.pipeline.p95Ratio,
+        isolation.pipeline.controlP95Ratio,
       ]);
       return isolation;
     });

@@ -13,12 +13,18 @@ const FLOOD_KEY = 'bench-flood-key';
 const REQUEST_TIMEOUT_MS = 3000;
 const ONSET_SECONDS = 5;
 
+/**
+ * quiet: the victim alone. flooded: beside the flood to an endpoint that never answers. control: beside the same
+ * flood to a healthy endpoint, which shows what the flood's own events cost the victim on the machine's shared CPU.
+ */
+export type PhaseKind = 'quiet' | 'flooded' | 'control';
+
 export interface IsolationPhase {
-  readonly flooded: boolean;
+  readonly kind: PhaseKind;
   readonly victimPublished: number;
   readonly victimDelivered: number;
   readonly floodPublished: number;
-  /** POSTs the hanging endpoint received: attempts, probes included. */
+  /** POSTs the flood's endpoint received: attempts, probes included. */
   readonly floodAttempts: number;
   /** Victim deliveries received more than once (a request the shared lane abandoned at its deadline, made again). */
   readonly victimRepeats: number;
@@ -35,8 +41,13 @@ export interface IsolationPhase {
 export interface IsolationComparison {
   readonly quiet: IsolationPhase;
   readonly flooded: IsolationPhase;
+  readonly control: IsolationPhase;
+  /** flooded ÷ quiet: the target. */
   readonly p95Ratio: number;
   readonly p99Ratio: number;
+  /** control ÷ quiet: what a flood of the same rate to a healthy endpoint costs the victim. */
+  readonly controlP95Ratio: number;
+  readonly controlP99Ratio: number;
 }
 
 export interface IsolationResult extends IsolationComparison {
@@ -50,7 +61,7 @@ export interface IsolationResult extends IsolationComparison {
 
 type Options = { victimRate: number; floodRate: number; seconds: number; drainSeconds: number };
 
-/** Where a phase publishes: the tenants' webhooks exist, the victim's to the sink, the flood's to its `/hang`. */
+/** Where a phase publishes: the tenants' webhooks exist, the victim's to the sink, the flood's to its `/hang` or, in the control phase, to a healthy path. */
 interface Target {
   readonly sink: BenchChild;
   /** Publishes `count` events of the tenant; resolves to their ids, each with when it was published. */
@@ -62,7 +73,7 @@ interface Target {
 /**
  * Benchmark 8: isolation. Tenant `victim` publishes at `victimRate` to a healthy receiver; publish → receive
  * latency, alone and while tenant `flood` publishes at `floodRate` to an endpoint that reads each request and never
- * answers. Twice: through `npm start`'s entry point (request timeout 3 s, as the issue measured), and on the
+ * answers; and, as a control, while the flood goes to a healthy endpoint. Twice: through `npm start`'s entry point (request timeout 3 s, as the issue measured), and on the
  * pipeline assembled from the real adapters and handlers' wiring behind event source mappings with the default
  * stage's concurrency caps (request timeout 15 s, the stage's). Each phase on fresh storage.
  */
@@ -73,19 +84,27 @@ export const runIsolation = async (options: Options): Promise<IsolationResult> =
   pipeline: await compare(options, openPipeline),
 });
 
-const compare = async (options: Options, open: () => Promise<Target>): Promise<IsolationComparison> => {
-  const quiet = await runPhase(options, false, await open());
-  const flooded = await runPhase(options, true, await open());
+const compare = async (options: Options, open: (floodPath: string) => Promise<Target>): Promise<IsolationComparison> => {
+  const quiet = await runPhase(options, 'quiet', await open(HANGING_PATH));
+  const flooded = await runPhase(options, 'flooded', await open(HANGING_PATH));
+  const control = await runPhase(options, 'control', await open('/hook/flood'));
+  const ratio = (phase: IsolationPhase, percentile: 'p95' | 'p99') => round(phase.latencyMs[percentile] / quiet.latencyMs[percentile], 2);
   return {
     quiet,
     flooded,
-    p95Ratio: round(flooded.latencyMs.p95 / quiet.latencyMs.p95, 2),
-    p99Ratio: round(flooded.latencyMs.p99 / quiet.latencyMs.p99, 2),
+    control,
+    p95Ratio: ratio(flooded, 'p95'),
+    p99Ratio: ratio(flooded, 'p99'),
+    controlP95Ratio: ratio(control, 'p95'),
+    controlP99Ratio: ratio(control, 'p99'),
   };
 };
 
+/** The sink's path that reads each request and never answers. */
+const HANGING_PATH = '/hang/flood';
+
 /** `npm start`'s entry point on a fresh data folder; the webhooks made through its API, events through PutEvents. */
-const openLocalMode = async (): Promise<Target> => {
+const openLocalMode = async (floodPath: string): Promise<Target> => {
   const sink = await startChild('sink');
   const platform = await startPlatform({
     DEV_API_KEY: 'unused',
@@ -98,7 +117,7 @@ const openLocalMode = async (): Promise<Target> => {
   const webhookIds = new Map<string, string>();
   for (const [key, path] of [
     [VICTIM_KEY, '/hook/victim'],
-    [FLOOD_KEY, '/hang/flood'],
+    [FLOOD_KEY, floodPath],
   ] as const) {
     const created = await fetch(`${platform.url}/v1/webhooks`, {
       method: 'POST',
@@ -135,11 +154,11 @@ const openLocalMode = async (): Promise<Target> => {
 };
 
 /** The assembled pipeline (processes/pipeline.ts) on fresh storage; events put on the events queue as EventBridge does. */
-const openPipeline = async (): Promise<Target> => {
+const openPipeline = async (floodPath: string): Promise<Target> => {
   const services = await startServices();
   const pipeline = await startChild('pipeline', services.environment);
   const ids = await pipeline.call<Record<string, string>>('lanesStart', {
-    urls: { victim: `${services.sinkUrl}/hook/victim`, flood: `${services.sinkUrl}/hang/flood` },
+    urls: { victim: `${services.sinkUrl}/hook/victim`, flood: `${services.sinkUrl}${floodPath}` },
   });
   return {
     sink: services.sink,
@@ -153,7 +172,8 @@ const openPipeline = async (): Promise<Target> => {
   };
 };
 
-const runPhase = async (options: Options, flood: boolean, target: Target): Promise<IsolationPhase> => {
+const runPhase = async (options: Options, kind: PhaseKind, target: Target): Promise<IsolationPhase> => {
+  const flood = kind !== 'quiet';
   const { sink } = target;
   try {
     const publishedAt = new Map<string, number>();
@@ -198,7 +218,7 @@ const runPhase = async (options: Options, flood: boolean, target: Target): Promi
     const latencies = latencyOf(0);
     const afterOnset = latencyOf(windowStart + ONSET_SECONDS * 1000);
     return {
-      flooded: flood,
+      kind,
       victimPublished: victim.issued,
       victimDelivered: latencies.length,
       floodPublished: flooded.issued,
