@@ -141,7 +141,7 @@ const newWorker = (options: {
     ...(options.random && { random: options.random }),
     ...(options.slowLane && { slowLane: { deadlineMs: options.slowLane.deadlineMs, holdSeconds: options.slowLane.holdSeconds } }),
     fanOut: new FanOut({ webhooks: repositories.webhooks, jobs }),
-    logger: options.logger ?? { info: () => undefined, warn: () => undefined },
+    logger: options.logger ?? { debug: () => undefined, info: () => undefined, warn: () => undefined },
     metrics: options.metrics ?? new EmfDeliveryMetrics('delivery-worker'),
   });
   return { worker, close: () => sender.close() };
@@ -178,9 +178,10 @@ const consumeWith = (worker: DeliveryWorker, queueUrl: string) => async () => {
 
 /** The worker's logger and metrics ports, recording every call in order. */
 const recorder = () => {
-  const logged: { level: 'info' | 'warn'; message: string; fields: Record<string, unknown> }[] = [];
+  const logged: { level: 'debug' | 'info' | 'warn'; message: string; fields: Record<string, unknown> }[] = [];
   const counted: unknown[][] = [];
   const logger: DeliveryLogger = {
+    debug: (message, fields) => logged.push({ level: 'debug', message, fields }),
     info: (message, fields) => logged.push({ level: 'info', message, fields }),
     warn: (message, fields) => logged.push({ level: 'warn', message, fields }),
   };

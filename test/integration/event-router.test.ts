@@ -78,6 +78,7 @@ const setup = async (options: { deliveryQueue?: string; failingTenant?: string }
     slowLane: true,
     random: () => 0.5,
     logger: {
+      debug: (message, fields) => logs.push({ level: 'debug', message, fields }),
       info: (message, fields) => logs.push({ level: 'info', message, fields }),
       warn: (message, fields) => logs.push({ level: 'warn', message, fields }),
     },
@@ -182,10 +183,12 @@ describe('what the router checks', () => {
     expect(kept).toHaveLength(invalid.length);
     expect(kept).toEqual(expect.arrayContaining(invalid));
     expect(logs).toContainEqual({
-      level: 'info',
+      level: 'debug',
       message: 'event routed',
       fields: { tenantId, eventId: 'evt_valid', eventType: 'order.created', queued: 1 },
     });
+    // At INFO, one line for the batch's routed events.
+    expect(logs.filter((line) => line.level === 'info')).toEqual([{ level: 'info', message: 'events routed', fields: { events: 1, queued: 1 } }]);
     const rejections = logs.filter((line) => line.message === 'event rejected');
     expect(rejections).toHaveLength(invalid.length);
     expect(rejections[1]).toEqual({ level: 'warn', message: 'event rejected', fields: { reasons: [expect.stringContaining('order.unknown')] } });
@@ -238,7 +241,7 @@ describe('an event id published again', () => {
   });
 
   it('is not recorded without a producer’s id (EventBridge’s is new each time) or without subscribers', async () => {
-    const { tenantId, webhooks, router, orderCreatedEvent, queuedJobs } = await setup();
+    const { tenantId, webhooks, router, orderCreatedEvent, queuedJobs, logs } = await setup();
     const { id: _producerId, ...anonymous } = orderCreatedEvent('evt_anonymous').detail;
     const envelope = () => ({ ...orderCreatedEvent('evt_anonymous'), id: 'eb-same', detail: anonymous });
     await router.routeBatch([envelope()]);
@@ -249,7 +252,13 @@ describe('an event id published again', () => {
     expect(second!.event.timestamp).not.toBe(first!.event.timestamp);
 
     const unsubscribed = `${tenantId}later`;
-    await router.routeBatch([orderCreatedEvent('evt_early', unsubscribed)]);
+    logs.length = 0;
+    await router.routeBatch([orderCreatedEvent('evt_early', unsubscribed), orderCreatedEvent('evt_subscribed')]);
+    // The batch's line counts the event no webhook subscribes to.
+    expect(logs.filter((line) => line.level === 'info')).toEqual([
+      { level: 'info', message: 'events routed', fields: { events: 2, queued: 1, unmatched: 1 } },
+    ]);
+    expect((await queuedJobs()).map((queued) => queued.event.id)).toEqual(['evt_subscribed']);
     now += 2_000;
     await webhooks.create(makeWebhook(unsubscribed, 'https://example.com/later', { now: clock.now() }));
     await router.routeBatch([orderCreatedEvent('evt_early', unsubscribed)]);
@@ -321,6 +330,7 @@ describe('a webhook whose circuit is open', () => {
     }, 20_000);
     expect(held).toMatchObject({ webhookId: webhook.id, lane: 'slow', notBefore: probeAt + 1_000 });
     expect(logs).toContainEqual(expect.objectContaining({ message: 'event routed', fields: expect.objectContaining({ eventId: 'evt_held', queued: 2, held: 1 }) }));
+    expect(logs).toContainEqual({ level: 'info', message: 'events routed', fields: { events: 1, queued: 2, held: 1 } });
   });
 });
 

@@ -104,6 +104,8 @@ export interface RejectedEventSink {
 }
 
 export interface DeliveryLogger {
+  /** Written only when the function's log level is DEBUG (POWERTOOLS_LOG_LEVEL). */
+  debug(message: string, fields: Record<string, unknown>): void;
   info(message: string, fields: Record<string, unknown>): void;
   warn(message: string, fields: Record<string, unknown>): void;
 }

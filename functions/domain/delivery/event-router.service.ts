@@ -61,14 +61,20 @@ export class EventRouter {
     } catch (error) {
       queueError = { error };
     }
-    return planned.map((plan): RouteResult => {
+    let queuedTotal = 0;
+    let heldTotal = 0;
+    let unmatched = 0;
+    const results = planned.map((plan): RouteResult => {
       if (plan.kind !== 'planned') return plan;
       if (queueError && plan.jobs.length > 0) return { kind: 'failed', error: queueError.error };
       const { payload, detail, jobs: queued } = plan;
       // Jobs of a webhook whose circuit is open go out held until its probe time (see FanOut).
       const held = queued.filter((job) => job.notBefore !== undefined).length;
       for (let count = 0; count < held; count += 1) this.deps.metrics.deliveryHeld();
-      this.deps.logger.info('event routed', {
+      queuedTotal += queued.length;
+      heldTotal += held;
+      if (queued.length === 0) unmatched += 1;
+      this.deps.logger.debug('event routed', {
         tenantId: detail.tenantId,
         eventId: payload.id,
         eventType: payload.type,
@@ -77,6 +83,17 @@ export class EventRouter {
       });
       return { kind: 'routed', eventId: payload.id, queued: queued.length };
     });
+    // One line per batch, not per event: each delivery's own line is the worker's attempt line.
+    const routed = results.filter((result) => result.kind === 'routed').length;
+    if (routed > 0) {
+      this.deps.logger.info('events routed', {
+        events: routed,
+        queued: queuedTotal,
+        ...(heldTotal > 0 && { held: heldTotal }),
+        ...(unmatched > 0 && { unmatched }),
+      });
+    }
+    return results;
   }
 
   private async plan(message: unknown): Promise<Plan | Exclude<RouteResult, { kind: 'routed' }>> {
