@@ -71,7 +71,7 @@ export class DynamoWebhookRepository implements WebhookRepository {
   private readonly subscriberQueries = new DataLoader<SubscriptionKey, WebhookRecord[]>(
     async (keys) => {
       const keyOf = (key: SubscriptionKey) => `${key.tenantId}/${key.eventType}`;
-      const distinct = [...new Map(keys.map((key) => [keyOf(key), key])).values()];
+      const distinct = distinctBy(keys, keyOf);
       const answers = await Promise.allSettled(distinct.map((key) => this.querySubscribers(key.tenantId, key.eventType)));
       const byKey = new Map(distinct.map((key, index) => [keyOf(key), answers[index]!]));
       return keys.map((key) => {
@@ -113,7 +113,7 @@ export class DynamoWebhookRepository implements WebhookRepository {
   /** One GetItem for one webhook, one BatchGetItem for more; the same webhook asked twice is read once. */
   private async readStronglyConsistent(keys: readonly WebhookKey[]): Promise<(WebhookRecord | undefined)[]> {
     const keyOf = (key: WebhookKey) => `${key.tenantId}/${key.id}`;
-    const distinct = [...new Map(keys.map((key) => [keyOf(key), key])).values()];
+    const distinct = distinctBy(keys, keyOf);
     const [only] = distinct;
     if (distinct.length === 1 && only) {
       const { Item } = await this.db.send(
@@ -450,6 +450,11 @@ export class DynamoWebhookRepository implements WebhookRepository {
 
 type Pair = ReturnType<typeof subscriptionPairs>[number];
 const pairKey = (pair: Pair) => `${pair.eventType} ${pair.url}`;
+
+/** `keys` with those alike under `keyOf` counted once. */
+const distinctBy = <K>(keys: readonly K[], keyOf: (key: K) => string): K[] => [
+  ...new Map(keys.map((key) => [keyOf(key), key])).values(),
+];
 
 const toError = (reason: unknown): Error => (reason instanceof Error ? reason : new Error(String(reason)));
 
