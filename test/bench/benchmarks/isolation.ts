@@ -61,7 +61,10 @@ export interface IsolationResult extends IsolationComparison {
 
 type Options = { victimRate: number; floodRate: number; seconds: number; drainSeconds: number };
 
-/** Where a phase publishes: the tenants' webhooks exist, the victim's to the sink, the flood's to its `/hang` or, in the control phase, to a healthy path. */
+/**
+ * Where a phase publishes: the tenants' webhooks exist, the victim's to the sink, the flood's to the sink's hanging
+ * path or, in the control phase, to a healthy one.
+ */
 interface Target {
   readonly sink: BenchChild;
   /** Publishes `count` events of the tenant; resolves to their ids, each with when it was published. */
@@ -73,8 +76,8 @@ interface Target {
 /**
  * Benchmark 8: isolation. Tenant `victim` publishes at `victimRate` to a healthy receiver; publish → receive
  * latency, alone and while tenant `flood` publishes at `floodRate` to an endpoint that reads each request and never
- * answers; and, as a control, while the flood goes to a healthy endpoint. Twice: through `npm start`'s entry point (request timeout 3 s, as the issue measured), and on the
- * pipeline assembled from the real adapters and handlers' wiring behind event source mappings with the default
+ * answers; and, as a control, while the flood goes to a healthy endpoint. Twice: through `npm start`'s entry point
+ * (request timeout 3 s, as the issue measured), and on the pipeline assembled from the real adapters and handlers' wiring behind event source mappings with the default
  * stage's concurrency caps (request timeout 15 s, the stage's). Each phase on fresh storage.
  */
 export const runIsolation = async (options: Options): Promise<IsolationResult> => ({
@@ -87,7 +90,7 @@ export const runIsolation = async (options: Options): Promise<IsolationResult> =
 const compare = async (options: Options, open: (floodPath: string) => Promise<Target>): Promise<IsolationComparison> => {
   const quiet = await runPhase(options, 'quiet', await open(HANGING_PATH));
   const flooded = await runPhase(options, 'flooded', await open(HANGING_PATH));
-  const control = await runPhase(options, 'control', await open('/hook/flood'));
+  const control = await runPhase(options, 'control', await open(HEALTHY_FLOOD_PATH));
   const ratio = (phase: IsolationPhase, percentile: 'p95' | 'p99') => round(phase.latencyMs[percentile] / quiet.latencyMs[percentile], 2);
   return {
     quiet,
@@ -100,8 +103,9 @@ const compare = async (options: Options, open: (floodPath: string) => Promise<Ta
   };
 };
 
-/** The sink's path that reads each request and never answers. */
+/** The sink's path that reads each request and never answers, and the one that answers at once (the control). */
 const HANGING_PATH = '/hang/flood';
+const HEALTHY_FLOOD_PATH = '/hook/flood';
 
 /** `npm start`'s entry point on a fresh data folder; the webhooks made through its API, events through PutEvents. */
 const openLocalMode = async (floodPath: string): Promise<Target> => {
