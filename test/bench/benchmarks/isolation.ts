@@ -77,8 +77,9 @@ interface Target {
  * Benchmark 8: isolation. Tenant `victim` publishes at `victimRate` to a healthy receiver; publish → receive
  * latency, alone and while tenant `flood` publishes at `floodRate` to an endpoint that reads each request and never
  * answers; and, as a control, while the flood goes to a healthy endpoint. Twice: through `npm start`'s entry point
- * (request timeout 3 s, as the issue measured), and on the pipeline assembled from the real adapters and handlers' wiring behind event source mappings with the default
- * stage's concurrency caps (request timeout 15 s, the stage's). Each phase on fresh storage.
+ * (request timeout 3 s, as the issue measured), and on the pipeline assembled from the real adapters and handlers'
+ * wiring behind event source mappings with the default stage's concurrency caps (request timeout 15 s, the
+ * stage's). Each phase on fresh storage.
  */
 export const runIsolation = async (options: Options): Promise<IsolationResult> => ({
   ...options,
