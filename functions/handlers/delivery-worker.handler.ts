@@ -1,7 +1,7 @@
 import type { SQSEvent } from 'aws-lambda';
 import { DynamoDeliveryRepository } from '../adapters/dynamodb/delivery.repository.js';
 import { DynamoWebhookRepository } from '../adapters/dynamodb/webhook.repository.js';
-import { createUndiciSender } from '../adapters/http/undici-sender.js';
+import { createHttpSender } from '../adapters/http/http-sender.js';
 import { EmfDeliveryMetrics } from '../adapters/metrics/emf-delivery-metrics.js';
 import { withXRaySubsegments } from '../adapters/tracing/xray-traced-sender.js';
 import { SqsDeadLetterSink, SqsDeliveryJobQueue } from '../adapters/sqs/delivery-queue.js';
@@ -24,7 +24,7 @@ const db = createDocumentClientFor(env);
 const sqs = createSqsClientFor(env);
 // Module scope: the keep-alive pools survive across invocations of a warm container; each POST is an X-Ray subsegment.
 const sender = withXRaySubsegments(
-  createUndiciSender({
+  createHttpSender({
     connectTimeoutMs: env.CONNECT_TIMEOUT_MS,
     requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
     allowPrivateDestinations: env.ALLOW_PRIVATE_DESTINATIONS,

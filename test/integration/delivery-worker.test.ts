@@ -4,7 +4,7 @@ import { DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCom
 import type { SQSEvent } from 'aws-lambda';
 import { DynamoDeliveryRepository } from '../../functions/adapters/dynamodb/delivery.repository.js';
 import { DynamoWebhookRepository } from '../../functions/adapters/dynamodb/webhook.repository.js';
-import { createUndiciSender, type UndiciSender } from '../../functions/adapters/http/undici-sender.js';
+import { createHttpSender, type HttpSender } from '../../functions/adapters/http/http-sender.js';
 import { EmfDeliveryMetrics } from '../../functions/adapters/metrics/emf-delivery-metrics.js';
 import { SqsDeadLetterSink, SqsDeliveryJobQueue } from '../../functions/adapters/sqs/delivery-queue.js';
 import type { DeliveryLogger, DeliveryMetrics, DeliveryRepository } from '../../functions/domain/delivery/delivery.ports.js';
@@ -108,7 +108,7 @@ afterAll(async () => {
   await store.stop();
 });
 
-/** A worker on the real store, embedded queues and an undici sender, with the defaults of these tests. */
+/** A worker on the real store, embedded queues and the HTTP sender, with the defaults of these tests. */
 const newWorker = (options: {
   jobsQueueUrl: string;
   deadLetterQueueUrl: string;
@@ -117,14 +117,14 @@ const newWorker = (options: {
   deliveries?: DeliveryRepository;
   metrics?: DeliveryMetrics;
   logger?: DeliveryLogger;
-  sender?: UndiciSender;
+  sender?: HttpSender;
   /** Unless given, a threshold no test here reaches. */
   circuitBreaker?: CircuitBreakerPolicy;
   /** Unless given, one lane. */
   slowLane?: SlowLanePolicy & { queueUrl: string };
   random?: () => number;
 }) => {
-  const sender = options.sender ?? createUndiciSender({ allowPrivateDestinations: true, allowHttp: true });
+  const sender = options.sender ?? createHttpSender({ allowPrivateDestinations: true, allowHttp: true });
   const jobs = new SqsDeliveryJobQueue(sqs, options.jobsQueueUrl, options.slowLane?.queueUrl);
   const repositories = workerRepositories();
   const worker = new DeliveryWorker({
@@ -605,7 +605,7 @@ describe('what each attempt leaves behind: the attempt record, one structured lo
   /** One attempt of a fresh delivery to `url`, published `eventAgeMs` ago, by a worker recording its outputs. */
   const attemptTo = async (
     url: string,
-    options: { retries?: number[]; eventAgeMs?: number; sender?: UndiciSender; job?: Partial<DeliveryJob> } = {},
+    options: { retries?: number[]; eventAgeMs?: number; sender?: HttpSender; job?: Partial<DeliveryJob> } = {},
   ) => {
     const webhooks = new DynamoWebhookRepository(store.db, store.tableName, clock);
     const deliveries = new DynamoDeliveryRepository(store.db, store.tableName, clock);
@@ -748,9 +748,9 @@ describe('what each attempt leaves behind: the attempt record, one structured lo
 
   it('a timeout and a blocked destination: counted under their own reasons', async () => {
     const timedOut = await attemptTo(receiverUrl('/hangs'), {
-      sender: createUndiciSender({ allowPrivateDestinations: true, allowHttp: true, requestTimeoutMs: 200 }),
+      sender: createHttpSender({ allowPrivateDestinations: true, allowHttp: true, requestTimeoutMs: 200 }),
     });
-    const blocked = await attemptTo(receiverUrl('/status/204'), { sender: createUndiciSender({ allowHttp: true }) });
+    const blocked = await attemptTo(receiverUrl('/status/204'), { sender: createHttpSender({ allowHttp: true }) });
 
     expect(timedOut.attempt).toMatchObject({ error: 'timeout' });
     expect(timedOut.counted[0]).toEqual(['attemptFailed', 'timeout', timedOut.attempt.durationMs]);
@@ -982,7 +982,7 @@ describe('the slow lane', () => {
       slowLane: { deadlineMs, holdSeconds, queueUrl: slowQueueUrl },
       logger: outputs.logger,
       metrics: outputs.metrics,
-      sender: createUndiciSender({ allowPrivateDestinations: true, allowHttp: true, requestTimeoutMs: Math.max(2000, deadlineMs + 1000) }),
+      sender: createHttpSender({ allowPrivateDestinations: true, allowHttp: true, requestTimeoutMs: Math.max(2000, deadlineMs + 1000) }),
     });
     const webhooks = new DynamoWebhookRepository(store.db, store.tableName, clock);
     const deliveries = new DynamoDeliveryRepository(store.db, store.tableName, clock);
@@ -1210,7 +1210,7 @@ describe('a rate limit', () => {
     const queueUrl = realTimeSqs.createQueue('rate-limited');
     const webhooks = new DynamoWebhookRepository(store.db, store.tableName, realClock);
     const deliveries = new DynamoDeliveryRepository(store.db, store.tableName, realClock);
-    const sender = createUndiciSender({ allowPrivateDestinations: true, allowHttp: true });
+    const sender = createHttpSender({ allowPrivateDestinations: true, allowHttp: true });
     const outputs = recorder();
     const jobs = new SqsDeliveryJobQueue(queueClient, queueUrl);
     const worker = new DeliveryWorker({

@@ -1,10 +1,10 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import {
-  createUndiciSender,
-  type UndiciSender,
-  type UndiciSenderOptions,
-} from '../../functions/adapters/http/undici-sender.js';
+  createHttpSender,
+  type HttpSender,
+  type HttpSenderOptions,
+} from '../../functions/adapters/http/http-sender.js';
 
 interface ReceivedRequest {
   readonly method: string | undefined;
@@ -73,7 +73,7 @@ async function closedPort(): Promise<number> {
 }
 
 const servers: TestServer[] = [];
-const senders: UndiciSender[] = [];
+const senders: HttpSender[] = [];
 
 async function serve(handler: Parameters<typeof startServer>[0]): Promise<TestServer> {
   const server = await startServer(handler);
@@ -81,8 +81,8 @@ async function serve(handler: Parameters<typeof startServer>[0]): Promise<TestSe
   return server;
 }
 
-function sender(options: UndiciSenderOptions = {}): UndiciSender {
-  const created = createUndiciSender({
+function sender(options: HttpSenderOptions = {}): HttpSender {
+  const created = createHttpSender({
     allowPrivateDestinations: true,
     allowHttp: true,
     connectTimeoutMs: 1000,
@@ -104,7 +104,7 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));
 });
 
-describe('undici sender against real local servers', () => {
+describe('HTTP sender against real local servers', () => {
   it('returns a 200 with a snippet capped at 1 KB without waiting for the rest of a large body', async () => {
     const payload = 'abcdefghij'.repeat(10 * 1024); // 100 KB
     const server = await serve((_req, res) => {
@@ -245,6 +245,45 @@ describe('undici sender against real local servers', () => {
     });
   });
 
+  it("classifies a connection whose TLS handshake never completes as 'timeout' at connectTimeoutMs", async () => {
+    // Accepts TCP and never answers the ClientHello.
+    const silent = net.createServer();
+    const sockets: net.Socket[] = [];
+    silent.on('connection', (socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as AddressInfo;
+    const client = sender({ connectTimeoutMs: 300, requestTimeoutMs: 5000 });
+
+    try {
+      const result = await client.send(post(`https://127.0.0.1:${port}/hook`));
+
+      expect(result).toMatchObject({ kind: 'error', errorClass: 'timeout', message: 'ETIMEDOUT: connect timed out after 300 ms' });
+      expect(result.durationMs).toBeGreaterThanOrEqual(250);
+      expect(result.durationMs).toBeLessThan(4000);
+      expect(sockets).toHaveLength(1);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
+  });
+
+  it('gives a pooled connection no connect timeout: a slow answer on it waits for the request timeout', async () => {
+    let calls = 0;
+    const server = await serve((_req, res) => {
+      calls += 1;
+      if (calls === 1) res.end('first');
+      else setTimeout(() => res.end('second'), 400).unref();
+    });
+    const client = sender({ connectTimeoutMs: 100, requestTimeoutMs: 5000 });
+
+    const first = await client.send(post(`${server.origin}/a`));
+    const second = await client.send(post(`${server.origin}/b`));
+
+    expect(first).toMatchObject({ kind: 'response', statusCode: 200, bodySnippet: 'first' });
+    expect(second).toMatchObject({ kind: 'response', statusCode: 200, bodySnippet: 'second' });
+    expect(server.connections).toBe(1);
+  });
+
   it("classifies a refused connection as 'connection'", async () => {
     const port = await closedPort();
     const client = sender();
@@ -265,7 +304,7 @@ describe('undici sender against real local servers', () => {
     expect(result).toMatchObject({
       kind: 'error',
       errorClass: 'connection',
-      message: expect.stringMatching(/^UND_ERR_SOCKET/),
+      message: 'ECONNRESET: socket hang up',
     });
     expect(server.requests).toHaveLength(1);
   });
@@ -356,11 +395,12 @@ describe('undici sender against real local servers', () => {
   });
 });
 
-describe('undici sender with the SSRF guard on', () => {
+describe('HTTP sender with the SSRF guard on', () => {
   it.each([
     ['an IP literal', (port: number) => `http://127.0.0.1:${port}/hook`],
     ['a host name resolving to loopback', (port: number) => `http://localhost:${port}/hook`],
     ['an IPv4-mapped IPv6 literal', (port: number) => `http://[::ffff:127.0.0.1]:${port}/hook`],
+    ['an https host name resolving to loopback', (port: number) => `https://localhost:${port}/hook`],
   ])("refuses %s as 'destination_blocked' without reaching the server", async (_name, url) => {
     const server = await serve((_req, res) => res.end('reached'));
     const client = sender({ allowPrivateDestinations: false });
@@ -388,7 +428,7 @@ describe('undici sender with the SSRF guard on', () => {
 
   it('refuses plain http by default, as on AWS', async () => {
     const server = await serve((_req, res) => res.end('reached'));
-    const client = createUndiciSender();
+    const client = createHttpSender();
     senders.push(client);
 
     const result = await client.send(post(`${server.origin}/hook`));

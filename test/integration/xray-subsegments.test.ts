@@ -1,7 +1,7 @@
 import { createSocket } from 'node:dgram';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createUndiciSender } from '../../functions/adapters/http/undici-sender.js';
+import { createHttpSender } from '../../functions/adapters/http/http-sender.js';
 import { withXRaySubsegments } from '../../functions/adapters/tracing/xray-traced-sender.js';
 import { eventually } from '../support/eventually.js';
 
@@ -36,7 +36,7 @@ const nextDocument = async () => {
 };
 
 it('sends a subsegment for each POST, under the invocation’s trace, without the query string', async () => {
-  const inner = createUndiciSender({ allowPrivateDestinations: true, allowHttp: true });
+  const inner = createHttpSender({ allowPrivateDestinations: true, allowHttp: true });
   const sender = withXRaySubsegments(inner, sampledEnv());
 
   await sender.send({ url: `${receiverUrl}/down/hook?token=secret-token`, headers: {}, body: '{}' });
@@ -58,7 +58,7 @@ it('sends a subsegment for each POST, under the invocation’s trace, without th
 });
 
 it('sends nothing when the trace is not sampled', async () => {
-  const inner = createUndiciSender({ allowPrivateDestinations: true, allowHttp: true });
+  const inner = createHttpSender({ allowPrivateDestinations: true, allowHttp: true });
   const notSampled = { ...sampledEnv(), _X_AMZN_TRACE_ID: 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0' };
 
   await withXRaySubsegments(inner, notSampled).send({ url: `${receiverUrl}/hook`, headers: {}, body: '{}' });
@@ -72,7 +72,7 @@ it('sends nothing when the trace is not sampled', async () => {
 });
 
 it('passes the result through untouched when no daemon address is set', async () => {
-  const inner = createUndiciSender({ allowPrivateDestinations: true, allowHttp: true });
+  const inner = createHttpSender({ allowPrivateDestinations: true, allowHttp: true });
   const { AWS_XRAY_DAEMON_ADDRESS: _none, ...noDaemon } = sampledEnv();
 
   const result = await withXRaySubsegments(inner, noDaemon).send({ url: `${receiverUrl}/down/hook`, headers: {}, body: '{}' });

@@ -5,13 +5,13 @@
  *
  * Three entry points, one classification:
  * - `isForbiddenAddress(ip)`: the pure classification.
- * - `guardedLookup`: a `lookup` for `net.connect` / `tls.connect` (and so undici's `connect` option). It resolves the
- *   name once, refuses when ANY address is forbidden, and hands back exactly the addresses it checked, so the socket
+ * - `guardedLookup`: a `lookup` for `net.connect` / `tls.connect` (and so for an `http.Agent`). It resolves the name
+ *   once, refuses when ANY address is forbidden, and hands back exactly the addresses it checked, so the socket
  *   connects to a checked address and a DNS rebinding between check and connect is impossible.
  * - `createDestinationPolicy(...)`: the subscribe-time `DestinationPolicy` (scheme + resolution check).
  *
  * `net.connect` does not call `lookup` for an IP-literal host, so callers must check IP-literal URL hosts themselves
- * (`checkUrlHost` does; the undici sender uses it before connecting).
+ * (`checkUrlHost` does; the HTTP sender uses it before connecting).
  */
 import dns from 'node:dns';
 import net from 'node:net';

@@ -59,6 +59,10 @@ export interface CostLine {
 
 const GB = 1024 ** 3;
 
+/** Log bytes CloudWatch ingests per delivery: the functions' own lines and Lambda's per-invocation lines. */
+export const logBytesPerDelivery = (inputs: CostInputs): number =>
+  inputs.logBytesWorker + inputs.logBytesRouter + (inputs.routerInvocations + inputs.workerInvocations) * LAMBDA_PLATFORM_LOG_BYTES_PER_INVOCATION;
+
 /** Cost of one million deliveries, line by line. Inputs are per delivery except the invocation durations. */
 export const costPerMillion = (inputs: CostInputs): { lines: CostLine[]; total: number } => {
   const million = 1e6;
@@ -66,7 +70,7 @@ export const costPerMillion = (inputs: CostInputs): { lines: CostLine[]; total: 
   const workerGbSeconds = inputs.workerInvocations * billedSeconds(inputs.workerInvocationMs) * (FUNCTION_MEMORY_MB.worker / 1024);
   const routerGbSeconds = inputs.routerInvocations * billedSeconds(inputs.routerInvocationMs) * (FUNCTION_MEMORY_MB.router / 1024);
   const invocations = inputs.routerInvocations + inputs.workerInvocations;
-  const logBytes = inputs.logBytesWorker + inputs.logBytesRouter + invocations * LAMBDA_PLATFORM_LOG_BYTES_PER_INVOCATION;
+  const logBytes = logBytesPerDelivery(inputs);
   const lines: CostLine[] = [
     {
       item: 'Lambda requests',

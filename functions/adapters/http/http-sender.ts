@@ -1,13 +1,16 @@
 /**
- * The `WebhookSender` over undici: one POST per delivery on a keep-alive connection pool per origin.
+ * The `WebhookSender` over node:http and node:https, the HTTP stack the AWS SDK uses too: one POST per delivery on
+ * a keep-alive connection pool per origin.
  *
- * Create the sender once (module scope in the Lambda) and reuse it: the undici `Agent` it holds keeps connections
- * to each receiver open between deliveries. Redirects are never followed (a 3xx is just a response); the response
- * body is read only up to `maxResponseBytes` for the snippet, then dropped. Receiver-side failures are results,
- * never exceptions: 'timeout', 'connection' or 'destination_blocked'.
+ * Create the sender once (module scope in the Lambda) and reuse it: its agents keep connections to each receiver
+ * open between deliveries. Redirects are never followed (a 3xx is just a response); the response body is read only
+ * up to `maxResponseBytes` for the snippet, then dropped. Receiver-side failures are results, never exceptions:
+ * 'timeout', 'connection' or 'destination_blocked'.
  */
+import http from 'node:http';
+import https from 'node:https';
+import type { Socket } from 'node:net';
 import { setImmediate as nextLoopTurn } from 'node:timers/promises';
-import { Agent, type Dispatcher } from 'undici';
 import type {
   OutboundRequest,
   SendResult,
@@ -16,7 +19,7 @@ import type {
 } from '../../domain/delivery/sender.port.js';
 import { checkUrlHost, guardedLookup, isDestinationBlockedError } from './destination-guard.js';
 
-export interface UndiciSenderOptions {
+export interface HttpSenderOptions {
   /**
    * Time allowed for DNS resolution, TCP connect and the TLS handshake.
    * @default 5000
@@ -47,8 +50,8 @@ export interface UndiciSenderOptions {
   readonly userAgent?: string;
 }
 
-export interface UndiciSender extends WebhookSender {
-  /** Closes the pooled connections; pending requests finish first. */
+export interface HttpSender extends WebhookSender {
+  /** Closes the pooled connections, and with them any request still in flight. */
   close(): Promise<void>;
 }
 
@@ -60,17 +63,41 @@ class RequestTimeoutError extends Error {
   }
 }
 
-const TIMEOUT_CODES = new Set([
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-  'ETIMEDOUT',
-  'ABORT_ERR',
-]);
+/** What destroys a new connection that is not ready (resolved, connected, TLS done) within the connect timeout. */
+class ConnectTimeoutError extends Error {
+  readonly code = 'ETIMEDOUT';
+
+  constructor(timeoutMs: number) {
+    super(`connect timed out after ${timeoutMs} ms`);
+    this.name = 'ConnectTimeoutError';
+  }
+}
+
+const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ABORT_ERR']);
 /** DOMException names (no string code): an abort or `AbortSignal.timeout` firing. Only our timer aborts requests. */
 const TIMEOUT_NAMES = new Set(['AbortError', 'TimeoutError']);
 
-export function createUndiciSender(options: UndiciSenderOptions = {}): UndiciSender {
+type CreateConnection = (options: unknown, callback: unknown) => Socket;
+
+/**
+ * Gives each new connection of `agent` `timeoutMs` to resolve, connect and, for TLS, finish its handshake; a pooled
+ * connection being reused is ready already.
+ */
+function withConnectTimeout<A extends http.Agent>(agent: A, readyEvent: 'connect' | 'secureConnect', timeoutMs: number): A {
+  const pooled = agent as unknown as { createConnection: CreateConnection };
+  const create = pooled.createConnection.bind(agent);
+  pooled.createConnection = (options, callback) => {
+    const socket = create(options, callback);
+    const timer = setTimeout(() => socket.destroy(new ConnectTimeoutError(timeoutMs)), timeoutMs);
+    const ready = () => clearTimeout(timer);
+    socket.once(readyEvent, ready);
+    socket.once('close', ready);
+    return socket;
+  };
+  return agent;
+}
+
+export function createHttpSender(options: HttpSenderOptions = {}): HttpSender {
   const {
     connectTimeoutMs = 5000,
     requestTimeoutMs = 15000,
@@ -80,13 +107,12 @@ export function createUndiciSender(options: UndiciSenderOptions = {}): UndiciSen
     userAgent,
   } = options;
 
-  const agent = new Agent({
-    connect: allowPrivateDestinations
-      ? { timeout: connectTimeoutMs }
-      : { timeout: connectTimeoutMs, lookup: guardedLookup },
-    headersTimeout: requestTimeoutMs,
-    bodyTimeout: requestTimeoutMs,
-  });
+  // Every new connection resolves its host through the guard, which hands net.connect the addresses it checked.
+  const agentOptions: http.AgentOptions = { keepAlive: true, ...(!allowPrivateDestinations && { lookup: guardedLookup }) };
+  const agents = {
+    'http:': withConnectTimeout(new http.Agent(agentOptions), 'connect', connectTimeoutMs),
+    'https:': withConnectTimeout(new https.Agent(agentOptions), 'secureConnect', connectTimeoutMs),
+  };
 
   async function send(request: OutboundRequest): Promise<SendResult> {
     const started = performance.now();
@@ -129,38 +155,31 @@ export function createUndiciSender(options: UndiciSenderOptions = {}): UndiciSen
     request.cutOff?.addEventListener('abort', cut, { once: true });
 
     try {
-      let response: Dispatcher.ResponseData;
+      let response: http.IncomingMessage;
       try {
-        response = await agent.request({
-          origin: url.origin,
-          path: `${url.pathname}${url.search}`,
-          method: 'POST',
-          headers: withUserAgent(request.headers, userAgent),
-          body: request.body,
-          signal: controller.signal,
-        });
+        response = await post(url, withUserAgent(request.headers, userAgent), request.body, controller.signal);
       } catch (error) {
         const blocked = [...errorChain(error)].find(isDestinationBlockedError);
         if (blocked) return failed('destination_blocked', blocked.message);
         if (cutOff) return { kind: 'cut_off', durationMs: elapsed() };
-        return failed(classify(error, timeoutReason), describeError(error));
+        if ([...errorChain(error)].includes(timeoutReason)) return failed('timeout', timeoutReason.message);
+        return failed(classify(error), describeError(error));
       } finally {
         clearTimeout(deadline);
         request.cutOff?.removeEventListener('abort', cut);
       }
 
       // The status is the receiver's answer; a body that fails or stalls after it only shortens the snippet.
-      const { text: bodySnippet, complete } = await readSnippet(response.body, maxResponseBytes);
+      const { text: bodySnippet, complete } = await readSnippet(response, maxResponseBytes);
       if (complete) {
-        // undici hands a keep-alive socket back to its pool only after a full event-loop turn (setImmediate, to
-        // catch servers that close despite keep-alive). Wait for it, so a send that follows at once reuses the
-        // connection instead of opening a second one.
+        // node:http hands a keep-alive socket back to its pool on a later tick than the body's end. Wait for it, so
+        // a send that follows at once reuses the connection instead of opening a second one.
         await nextLoopTurn();
       }
       return {
         kind: 'response',
-        statusCode: response.statusCode,
-        headers: flattenHeaders(response.headers),
+        statusCode: response.statusCode ?? 0,
+        headers: flattenHeaders(response.rawHeaders),
         bodySnippet,
         durationMs: elapsed(),
       };
@@ -169,9 +188,31 @@ export function createUndiciSender(options: UndiciSenderOptions = {}): UndiciSen
     }
   }
 
+  /** One POST; resolves with the response once its status line and headers are in. */
+  function post(url: URL, headers: Record<string, string>, body: string, signal: AbortSignal): Promise<http.IncomingMessage> {
+    return new Promise((resolve, reject) => {
+      const secure = url.protocol === 'https:';
+      const outgoing = (secure ? https : http).request(
+        url,
+        {
+          method: 'POST',
+          agent: agents[secure ? 'https:' : 'http:'],
+          headers: { 'content-length': String(Buffer.byteLength(body)), ...headers },
+          signal,
+        },
+        resolve,
+      );
+      outgoing.on('error', reject);
+      outgoing.end(body);
+    });
+  }
+
   return {
     send,
-    close: () => agent.close(),
+    close: async () => {
+      agents['http:'].destroy();
+      agents['https:'].destroy();
+    },
   };
 }
 
@@ -192,7 +233,7 @@ function withUserAgent(
  * than turned into U+FFFD.
  */
 async function readSnippet(
-  body: Dispatcher.ResponseData['body'],
+  body: http.IncomingMessage,
   maxBytes: number,
 ): Promise<{ text: string; complete: boolean }> {
   const decoder = new TextDecoder('utf-8');
@@ -201,7 +242,7 @@ async function readSnippet(
   let complete = false;
   try {
     let truncated = false;
-    for await (const chunk of body as AsyncIterable<Uint8Array>) {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
       const bytes = chunk.byteLength > remaining ? chunk.subarray(0, remaining) : chunk;
       text += decoder.decode(bytes, { stream: true });
       remaining -= bytes.byteLength;
@@ -219,13 +260,13 @@ async function readSnippet(
   return { text, complete };
 }
 
-function flattenHeaders(headers: Dispatcher.ResponseData['headers']): Record<string, string> {
+/** Lower-case names; a header sent more than once has its values joined with ", ". */
+function flattenHeaders(rawHeaders: readonly string[]): Record<string, string> {
   const flat: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined) continue;
-    const key = name.toLowerCase();
-    const joined = Array.isArray(value) ? value.join(', ') : String(value);
-    flat[key] = key in flat ? `${flat[key]}, ${joined}` : joined;
+  for (let index = 0; index + 1 < rawHeaders.length; index += 2) {
+    const key = rawHeaders[index]!.toLowerCase();
+    const value = rawHeaders[index + 1]!;
+    flat[key] = key in flat ? `${flat[key]}, ${value}` : value;
   }
   return flat;
 }
@@ -244,9 +285,8 @@ function* errorChain(error: unknown, depth = 0): Generator<unknown> {
   if (cause !== undefined) yield* errorChain(cause, depth + 1);
 }
 
-function classify(error: unknown, timeoutReason: RequestTimeoutError): 'timeout' | 'connection' {
+function classify(error: unknown): 'timeout' | 'connection' {
   const isTimeout = [...errorChain(error)].some((e) => {
-    if (e === timeoutReason) return true;
     const { code, name } = e as { code?: unknown; name?: unknown };
     return (
       (typeof code === 'string' && TIMEOUT_CODES.has(code)) || (typeof name === 'string' && TIMEOUT_NAMES.has(name))
