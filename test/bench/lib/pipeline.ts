@@ -4,7 +4,7 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { DynamoDeliveryRepository } from '../../../functions/adapters/dynamodb/delivery.repository.js';
 import { DynamoPublishedEventLedger } from '../../../functions/adapters/dynamodb/published-event.ledger.js';
 import { DynamoWebhookRepository } from '../../../functions/adapters/dynamodb/webhook.repository.js';
-import { createUndiciSender } from '../../../functions/adapters/http/undici-sender.js';
+import { createHttpSender } from '../../../functions/adapters/http/http-sender.js';
 import { EmfDeliveryMetrics } from '../../../functions/adapters/metrics/emf-delivery-metrics.js';
 import { SqsDeadLetterSink, SqsDeliveryJobQueue, SqsRejectedEventSink } from '../../../functions/adapters/sqs/delivery-queue.js';
 import { DeliveryJob } from '../../../functions/contracts/delivery.schema.js';
@@ -70,7 +70,7 @@ export const assembleWorker = (deps: { db: DynamoDBDocumentClient; sqs: SQSClien
     deliveries,
     jobs,
     deadLetters: new SqsDeadLetterSink(deps.sqs, deps.queueUrls.deliveryDeadLetters),
-    sender: createUndiciSender({
+    sender: createHttpSender({
       connectTimeoutMs: 5000,
       requestTimeoutMs: 15_000,
       allowPrivateDestinations: true,

@@ -3,7 +3,7 @@ import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createDocumentClient } from '../../../functions/adapters/dynamodb/document-client.js';
 import { itemKeys } from '../../../functions/adapters/dynamodb/table-design.js';
 import { DynamoWebhookRepository } from '../../../functions/adapters/dynamodb/webhook.repository.js';
-import { createUndiciSender } from '../../../functions/adapters/http/undici-sender.js';
+import { createHttpSender } from '../../../functions/adapters/http/http-sender.js';
 import { EmfDeliveryMetrics } from '../../../functions/adapters/metrics/emf-delivery-metrics.js';
 import { DeliveryJob } from '../../../functions/contracts/delivery.schema.js';
 import { attemptClaimSeconds, DEFAULT_CIRCUIT_BREAKER_POLICY, DeliveryWorker } from '../../../functions/domain/delivery/delivery-worker.service.js';
@@ -112,7 +112,7 @@ const setupMemory = (sinkUrl: string, webhookCount: number) => {
     deliveries,
     jobs: { enqueue: async () => undefined },
     deadLetters: { deadLetter: async () => undefined },
-    sender: createUndiciSender({
+    sender: createHttpSender({
       connectTimeoutMs: 5000,
       requestTimeoutMs: 15_000,
       allowPrivateDestinations: true,
