@@ -1,4 +1,5 @@
 import { startChild } from '../lib/child.js';
+import { LAMBDA_LOG_ENVIRONMENT } from '../lib/fixtures.js';
 import type { Counts } from '../lib/counting.js';
 import type { Services } from '../lib/services.js';
 import type { LatencySummary } from '../lib/stats.js';
@@ -39,7 +40,7 @@ export interface RequestsRow {
 
 /** Benchmark 4: AWS requests per delivery, counted by an SDK middleware, at 1 and 10 webhooks per event. */
 export const runRequests = async (services: Services, options: { events: number; fanOuts: readonly number[] }): Promise<RequestsRow[]> => {
-  const child = await startChild('pipeline', services.environment);
+  const child = await startChild('pipeline', { ...services.environment, ...LAMBDA_LOG_ENVIRONMENT });
   try {
     const results: RequestsRow[] = [];
     for (const webhooks of options.fanOuts) {

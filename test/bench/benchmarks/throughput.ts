@@ -1,4 +1,5 @@
 import { type BenchChild, startChild } from '../lib/child.js';
+import { LAMBDA_LOG_ENVIRONMENT } from '../lib/fixtures.js';
 import type { Services } from '../lib/services.js';
 import { median, round } from '../lib/stats.js';
 
@@ -62,9 +63,12 @@ export const runThroughput = async (
   const children = new Map<Variant, BenchChild>();
   try {
     children.set('bare', await startChild('bare-sender'));
-    children.set('handlerInProcessStorage', await startChild('delivery-worker', { BENCH_STORAGE: 'inprocess' }));
-    children.set('handlerSeparateStorage', await startChild('delivery-worker', { ...services.environment, BENCH_STORAGE: 'external' }));
-    children.set('workerNoStorage', await startChild('delivery-worker', { BENCH_STORAGE: 'none' }));
+    children.set('handlerInProcessStorage', await startChild('delivery-worker', { ...LAMBDA_LOG_ENVIRONMENT, BENCH_STORAGE: 'inprocess' }));
+    children.set(
+      'handlerSeparateStorage',
+      await startChild('delivery-worker', { ...services.environment, ...LAMBDA_LOG_ENVIRONMENT, BENCH_STORAGE: 'external' }),
+    );
+    children.set('workerNoStorage', await startChild('delivery-worker', { ...LAMBDA_LOG_ENVIRONMENT, BENCH_STORAGE: 'none' }));
     for (const [variant, child] of children) {
       await child.call('setup', {
         mode: variant === 'workerNoStorage' ? 'memory' : 'handler',
