@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseDevTenants } from './dev-keys.js';
 import type { LocalPlatformOptions } from './platform.js';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Scope } from '../domain/api-key.js';
 import { EventTypeList } from './event-type.schema.js';
 import {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The event-type catalogue: every event the platform can deliver, with the schema of its `data`.

@@ -1,5 +1,5 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type ApiRoute, apiRoutes } from './api-routes.js';
 import { ErrorResponse } from './error.schema.js';
 import { RegionQuery } from './webhook.schema.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Webhook ids are `wh_` + a ULID: unique, and sortable by creation time. */
 export const WebhookId = z

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const Scope = z.enum(['webhooks:read', 'webhooks:write']);
 export type Scope = z.infer<typeof Scope>;

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { catalogueOperations } from './catalogue.operations.js';
 import { createLogger } from './logger.js';
 import { createApiHandler } from './http/api-handler.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { eventCatalogue } from '../contracts/event-catalogue.js';
 // The committed document (`npm run openapi`; a test keeps it current): generating it here would load the generator
 // into the function, ~50 ms of its cold start.

@@ -1,5 +1,5 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   DEFAULT_SLOW_LANE_POLICY,
   MAX_PARK_SECONDS,

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The CloudWatch Embedded Metric Format specification as a schema: a root `_aws` member with a millisecond

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConflictError, NotFoundError, ValidationError } from '../../functions/domain/errors.js';
 import { toErrorResponse } from '../../functions/handlers/http/error-response.js';
 import { httpErrors } from '../../functions/handlers/http/http-error.js';

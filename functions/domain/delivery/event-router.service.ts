@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { findEventType } from '../../contracts/event-catalogue.js';
 import { type DeliveryJob, EventBridgeEnvelope, PublishedEventDetail, type WebhookPayload } from '../../contracts/delivery.schema.js';
 import type { Clock, WebhookRepository } from '../ports.js';

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ErrorResponse } from '../../contracts/error.schema.js';
 import {
   ConflictError,

@@ -2,11 +2,14 @@ import { round } from '../lib/stats.js';
 
 /**
  * Benchmark 7: what a million deliveries cost on AWS, from the request counts of benchmark 4 and the invocation
- * durations of benchmarks 1 and 4, at list prices. PRICES ARE ASSUMPTIONS TO VERIFY: us-east-1 list prices as
- * of 2025, written down from memory of the public pricing pages, not fetched (this machine has no network).
+ * durations of benchmarks 1 and 4, at list prices. PRICES ARE ASSUMPTIONS TO VERIFY: us-east-1 list prices,
+ * written down in 2025 from the public pricing pages and reviewed on 2026-12-03 without access to them (this
+ * machine reaches only package registries): DynamoDB's on-demand units, halved in November 2024, agree with stored
+ * third-party pages of 2025; the rest is unverified.
  */
 export const PRICES = {
-  asOf: '2025 list prices, us-east-1 (to verify against the AWS pricing pages)',
+  asOf:
+    'us-east-1 list prices, reviewed 2026-12-03 without access to the AWS pricing pages: DynamoDB on-demand as cut in November 2024 (corroborated by third-party pages of 2025); the rest as written down in 2025, to verify',
   lambdaArmGbSecond: 0.0000133334,
   lambdaRequest: 0.2 / 1e6,
   /** Standard queue, beyond the free tier; each 64 KB chunk of a payload is one request. */
