@@ -71,7 +71,7 @@ export const COMPONENTS = {
   contracts: 'the zod contracts (schemas, catalogue, routes)',
   'dynamodb-client': '@aws-sdk/client-dynamodb + lib-dynamodb, one client',
   'sqs-client': '@aws-sdk/client-sqs, one client',
-  undici: 'undici Agent',
+  'http-sender': 'the delivery sender: node:http/https agents and the SSRF guard',
   powertools: 'Powertools Logger + Metrics',
   middy: '@middy/core + http-header-normalizer',
   openapi: 'zod-to-openapi + the OpenAPI builder',
