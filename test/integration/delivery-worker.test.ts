@@ -123,13 +123,19 @@ const newWorker = (options: {
   /** Unless given, one lane. */
   slowLane?: SlowLanePolicy & { queueUrl: string };
   random?: () => number;
+  /** In place of the store's webhook repository (a raced one). */
+  webhooks?: DynamoWebhookRepository;
+  /** In place of real waits for a send slot. */
+  sleep?: (ms: number) => Promise<void>;
 }) => {
   const sender = options.sender ?? createHttpSender({ allowPrivateDestinations: true, allowHttp: true });
   const jobs = new SqsDeliveryJobQueue(sqs, options.jobsQueueUrl, options.slowLane?.queueUrl);
   const repositories = workerRepositories();
   const worker = new DeliveryWorker({
     ...repositories,
+    ...(options.webhooks && { webhooks: options.webhooks }),
     ...(options.deliveries && { deliveries: options.deliveries }),
+    ...(options.sleep && { sleep: options.sleep }),
     jobs,
     deadLetters: new SqsDeadLetterSink(sqs, options.deadLetterQueueUrl),
     sender,
@@ -1200,6 +1206,103 @@ describe('a rate limit', () => {
     await close();
   });
 
+
+  it('never sends in a slot handed out in the past: the worker that sends now is the one that moved the next slot on', async () => {
+    const name = uniqueName('past-slot');
+    const stored = new DynamoWebhookRepository(store.db, store.tableName, clock);
+    const path = `/status/204?body=${name}`;
+    // 5/s: slots 210 ms apart. The next free slot passed long ago, as the worker reads it.
+    const webhook = { ...makeWebhook(`tenant${Math.random().toString(36).slice(2, 8)}`, receiverUrl(path), { now: clock.now() }), rateLimitPerSecond: 5, nextSendAt: now - 10_000 };
+    await stored.create(webhook);
+    // Right after the worker's read, another worker moves the next slot on, to 100 ms ago: the restart from what
+    // this worker saw fails, and its advance hands out a slot 100 ms in the past.
+    const raced = Object.assign(Object.create(stored) as DynamoWebhookRepository, {
+      get: async (tenantId: string, id: string) => {
+        const record = await stored.get(tenantId, id);
+        await stored.restartSendSlots(tenantId, id, { seen: now - 10_000, next: now - 100 });
+        return record;
+      },
+    });
+    const name2 = uniqueName('past-slot-queue');
+    const { worker, close } = newWorker({ jobsQueueUrl: sqsServer.createQueue(name2), deadLetterQueueUrl: sqsServer.createQueue(`${name2}-dlq`), retries: [60], webhooks: raced });
+    const job = makeDelivery(webhook, { id: `evt_${name}`, type: 'order.created', timestamp: clock.now().toISOString(), data: {} }).job;
+
+    expect(await worker.process(job)).toEqual({ kind: 'done' });
+
+    expect(requests.filter((request) => request.url === path)).toHaveLength(1);
+    // It took the slot after the past one (now + 110 ms), so the next free one is an interval after that: sending
+    // now would have left it at now + 110 ms, where the next job would send 110 ms after this one.
+    expect((await stored.get(webhook.tenantId, webhook.id))?.nextSendAt).toBe(now - 100 + 2 * 210);
+    await close();
+  });
+
+  it('gives up a slot its wait overran by more than the margin, and sends in a fresh one', async () => {
+    const name = uniqueName('overran');
+    const webhooks = new DynamoWebhookRepository(store.db, store.tableName, clock);
+    const path = `/status/204?body=${name}`;
+    const webhook = { ...makeWebhook(`tenant${Math.random().toString(36).slice(2, 8)}`, receiverUrl(path), { now: clock.now() }), rateLimitPerSecond: 5, nextSendAt: now + 500 };
+    await webhooks.create(webhook);
+    const started = now;
+    // The first wait overruns by 300 ms (a busy worker); the others end on time.
+    const waits: number[] = [];
+    const sleep = async (ms: number) => {
+      waits.push(ms);
+      now += waits.length === 1 ? ms + 300 : ms;
+    };
+    const { worker, close } = newWorker({ jobsQueueUrl: sqsServer.createQueue(name), deadLetterQueueUrl: sqsServer.createQueue(`${name}-dlq`), retries: [60], sleep });
+    const delivery = makeDelivery(webhook, { id: `evt_${name}`, type: 'order.created', timestamp: clock.now().toISOString(), data: {} });
+
+    try {
+      expect(await worker.process(delivery.job)).toEqual({ kind: 'done' });
+
+      // Slot at +500 ms, woken at +800: the slot after it (+710) is past too, so the fresh one is +920.
+      expect(waits).toEqual([500, 120]);
+      expect(requests.filter((request) => request.url === path)).toHaveLength(1);
+      const key = { tenantId: webhook.tenantId, webhookId: webhook.id, deliveryId: delivery.job.deliveryId };
+      const recorded = await new DynamoDeliveryRepository(store.db, store.tableName, clock).get(key);
+      expect(recorded?.attempts).toMatchObject([{ attempt: 1, at: new Date(started + 920).toISOString() }]);
+      expect((await webhooks.get(webhook.tenantId, webhook.id))?.nextSendAt).toBe(started + 1130);
+    } finally {
+      now = started;
+      await close();
+    }
+  });
+
+  it('queues a job again, its claim given up, when the fresh slot after an overrun wait is too far off to wait for', async () => {
+    const name = uniqueName('overran-far');
+    const webhooks = new DynamoWebhookRepository(store.db, store.tableName, clock);
+    const path = `/status/204?body=${name}`;
+    const webhook = { ...makeWebhook(`tenant${Math.random().toString(36).slice(2, 8)}`, receiverUrl(path), { now: clock.now() }), rateLimitPerSecond: 5, nextSendAt: now + 500 };
+    await webhooks.create(webhook);
+    const started = now;
+    // The wait overruns by 300 ms, and meanwhile other workers took the next five seconds' slots.
+    const sleep = async (ms: number) => {
+      now += ms + 300;
+      await webhooks.restartSendSlots(webhook.tenantId, webhook.id, { seen: started + 710, next: started + 5000 });
+    };
+    const queueUrl = sqsServer.createQueue(name);
+    const outputs = recorder();
+    const { worker, close } = newWorker({ jobsQueueUrl: queueUrl, deadLetterQueueUrl: sqsServer.createQueue(`${name}-dlq`), retries: [60], sleep, metrics: outputs.metrics });
+    const { job } = makeDelivery(webhook, { id: `evt_${name}`, type: 'order.created', timestamp: clock.now().toISOString(), data: {} });
+
+    try {
+      expect(await worker.process(job)).toEqual({ kind: 'done' });
+      expect(requests.filter((request) => request.url === path)).toHaveLength(0);
+      expect(outputs.counted.filter(([metric]) => metric === 'deliveryThrottled')).toHaveLength(1);
+
+      // Back for its slot: the claim was given up, so this copy makes the attempt.
+      now = started + 5000;
+      const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10 }));
+      expect(Messages).toHaveLength(1);
+      const requeued = DeliveryJob.parse(JSON.parse(Messages[0]!.Body!));
+      expect(requeued).toMatchObject({ deliveryId: job.deliveryId, attempt: 1, sendAt: started + 5000 });
+      expect(await worker.process(requeued)).toEqual({ kind: 'done' });
+      expect(requests.filter((request) => request.url === path)).toHaveLength(1);
+    } finally {
+      now = started;
+      await close();
+    }
+  });
 
   it('spaces attempts 1/rate apart across concurrent jobs; the excess waits its turn, none dropped, none failed', async () => {
     // Real time on both sides: the store's and the queue's clocks are the wall clock, as the limit is.

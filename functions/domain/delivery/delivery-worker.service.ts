@@ -38,6 +38,8 @@ export const MAX_SEND_SLOT_WAIT_MS = 1000;
  * back from the queue later than that takes a fresh slot.
  */
 export const SEND_SLOT_MARGIN = 0.05;
+/** Conditional writes a worker makes for one send slot before it gives up and lets the queue retry the job. */
+const MAX_SEND_SLOT_TRIES = 5;
 
 /** How long a worker holds an attempt (see DeliveryRepository.claimAttempt) whose POST may last `sendTimeoutMs`. */
 export const attemptClaimSeconds = (sendTimeoutMs: number): number =>
@@ -184,7 +186,7 @@ export class DeliveryWorker {
     // A slot reserved earlier holds only while the job is on time: one that came back late from the queue would
     // start in the same second as the slots after it, so it takes a fresh slot instead.
     const reserved = job.sendAt !== undefined && now.getTime() - job.sendAt <= SEND_SLOT_MARGIN * 1000 ? job.sendAt : undefined;
-    const sendAt =
+    let sendAt =
       webhook?.enabled && webhook.rateLimitPerSecond !== undefined ? (reserved ?? (await this.reserveSendSlot(webhook, now))) : undefined;
     if (sendAt !== undefined && sendAt - now.getTime() > MAX_SEND_SLOT_WAIT_MS) {
       // Back in whole seconds (SQS's delay), a little before its slot: the worker waits out the rest.
@@ -228,10 +230,20 @@ export class DeliveryWorker {
       return this.holdBehindCircuit(job, webhook, now.getTime() + circuit.coolOffSeconds * 1000, circuit.coolOffSeconds, now, fields);
     }
 
-    if (sendAt !== undefined && sendAt > now.getTime()) {
-      // Waited out right before the POST, after the claim, so that the send starts as close to its slot as it can.
+    // Waited out right before the POST, after the claim, so that the send starts as close to its slot as it can. A
+    // wait that overran its slot by more than the margin (a busy worker) would crowd the slots after it: the job
+    // takes a fresh slot instead, and gives up its claim if that one is too far off to wait for.
+    while (sendAt !== undefined && sendAt > now.getTime()) {
       await (this.deps.sleep ?? sleep)(sendAt - now.getTime());
       now = this.deps.clock.now();
+      if (now.getTime() - sendAt <= SEND_SLOT_MARGIN * 1000) break;
+      sendAt = await this.reserveSendSlot(webhook, now);
+      if (sendAt - now.getTime() > MAX_SEND_SLOT_WAIT_MS) {
+        await this.deps.deliveries.releaseClaim(key, job.attempt);
+        await this.requeue(this.onLane({ ...job, sendAt }, webhook, now), Math.floor((sendAt - now.getTime()) / 1000), now);
+        this.deps.metrics.deliveryThrottled();
+        return { kind: 'done' };
+      }
     }
     const body = JSON.stringify(job.event);
     const timestampSeconds = Math.floor(now.getTime() / 1000);
@@ -365,17 +377,24 @@ export class DeliveryWorker {
 
   /**
    * Reserves the webhook's next send slot, 1/rate seconds after the previous one, or now when the previous one is
-   * past (an idle webhook starts again at once, never with a burst of the slots it left unused).
+   * past (an idle webhook starts again at once, never with a burst of the slots it left unused). Only the worker
+   * that moved the next free slot past `now` sends now: a slot the advance hands out in the past (the webhook was
+   * idle, or another worker restarted it meanwhile) is nobody's, so the worker tries again from what it saw.
    */
   private async reserveSendSlot(webhook: WebhookRecord, now: Date): Promise<number> {
     const intervalMs = (1000 / webhook.rateLimitPerSecond!) * (1 + SEND_SLOT_MARGIN);
-    const seen = webhook.nextSendAt;
-    if (seen === undefined || seen <= now.getTime()) {
-      const restarted = { seen, next: now.getTime() + intervalMs };
-      if (await this.deps.webhooks.restartSendSlots(webhook.tenantId, webhook.id, restarted)) return now.getTime();
+    let seen = webhook.nextSendAt;
+    for (let tries = 0; tries < MAX_SEND_SLOT_TRIES; tries += 1) {
+      if (seen === undefined || seen <= now.getTime()) {
+        const restarted = { seen, next: now.getTime() + intervalMs };
+        if (await this.deps.webhooks.restartSendSlots(webhook.tenantId, webhook.id, restarted)) return now.getTime();
+      }
+      const next = await this.deps.webhooks.advanceSendSlot(webhook.tenantId, webhook.id, intervalMs);
+      if (next === undefined) return now.getTime(); // deleted meanwhile: nothing left to space
+      if (next - intervalMs >= now.getTime()) return next - intervalMs;
+      seen = next;
     }
-    const next = await this.deps.webhooks.advanceSendSlot(webhook.tenantId, webhook.id, intervalMs);
-    return Math.max((next ?? now.getTime()) - intervalMs, now.getTime());
+    throw new Error(`no send slot for webhook ${webhook.id} after ${MAX_SEND_SLOT_TRIES} tries: other workers kept moving it`);
   }
 
   /** Whether a request of the shared lane to the endpoint has waited STALLED_SHARE of the deadline without an answer. */
