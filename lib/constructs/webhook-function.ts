@@ -15,6 +15,10 @@ const HANDLERS_DIR = join(repoRoot, 'functions', 'handlers');
 
 /** Lets the bundled ESM code `require()` Node built-ins pulled in by CommonJS dependencies. */
 export const ESM_REQUIRE_BANNER = "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
+/** What the bundles use in place of the SDK's default credential chain: see functions/handlers/lambda-credentials.ts. */
+export const BUNDLED_MODULE_ALIASES = {
+  '@aws-sdk/credential-provider-node': join(repoRoot, 'functions', 'handlers', 'lambda-credentials.ts'),
+} as const;
 
 /** Item reads a function may be granted, on the base table: never Scan. */
 const TABLE_READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'] as const;
@@ -142,6 +146,7 @@ export class WebhookFunction extends NodejsFunction {
         sourceMap: true,
         sourcesContent: false,
         banner: ESM_REQUIRE_BANNER,
+        esbuildArgs: Object.fromEntries(Object.entries(BUNDLED_MODULE_ALIASES).map(([module, path]) => [`--alias:${module}`, path])),
         // Bundle the AWS SDK instead of relying on the runtime's copy: pinned versions, same code as in tests.
         externalModules: [],
         forceDockerBundling: false,

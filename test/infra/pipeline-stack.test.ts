@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -328,6 +329,13 @@ describe('bundles', () => {
 
   it.each(functions)('%s starts with the environment CDK gives it and answers a batch without AWS', (_name, fn) => {
     expect(JSON.parse(handleEmptyBatch(fn, deployedEnvironment(fn)))).toEqual({ batchItemFailures: [] });
+  });
+
+  it.each(functions)("%s takes the credentials Lambda puts in its environment, without the rest of the SDK's default chain", (_name, fn) => {
+    const code = readFileSync(bundlePath(fn), 'utf8');
+
+    expect(code).toContain('Unable to find environment variable credentials');
+    for (const provider of ['fromSSO', 'fromIni', 'fromProcess', 'fromTokenFile']) expect(code).not.toContain(`defaultProvider::${provider}`);
   });
 
   it.each([

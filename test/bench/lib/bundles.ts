@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
-import { ESM_REQUIRE_BANNER } from '../../../lib/constructs/webhook-function.js';
+import { BUNDLED_MODULE_ALIASES, ESM_REQUIRE_BANNER } from '../../../lib/constructs/webhook-function.js';
 
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -30,7 +30,8 @@ export interface Bundle {
 /**
  * Builds one entry as `WebhookFunction` (lib/constructs/webhook-function.ts) has NodejsFunction build each
  * function: esbuild, ESM, target node22, platform node, main fields module,main, minified, external source map
- * without sources content, the createRequire banner, and no external modules (the AWS SDK is bundled).
+ * without sources content, the createRequire banner, the module aliases (the Lambda credential chain), and no
+ * external modules (the AWS SDK is bundled).
  */
 export const buildBundle = async (name: string, entry: string, outDir: string): Promise<Bundle> => {
   const dir = join(outDir, name);
@@ -48,6 +49,7 @@ export const buildBundle = async (name: string, entry: string, outDir: string): 
     sourcemap: true,
     sourcesContent: false,
     banner: { js: ESM_REQUIRE_BANNER },
+    alias: { ...BUNDLED_MODULE_ALIASES },
     logLevel: 'warning',
     absWorkingDir: repoRoot,
   });
