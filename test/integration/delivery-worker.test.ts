@@ -1181,6 +1181,16 @@ describe('the slow lane', () => {
   });
 });
 
+/** A webhook limited to 5/s (slots 210 ms apart) with its next free slot at `nextSendAt`, stored. */
+const storeRateLimitedWebhook = async (prefix: string, nextSendAt: number) => {
+  const name = uniqueName(prefix);
+  const webhooks = new DynamoWebhookRepository(store.db, store.tableName, clock);
+  const path = `/status/204?body=${name}`;
+  const webhook = { ...makeWebhook(`tenant${Math.random().toString(36).slice(2, 8)}`, receiverUrl(path), { now: clock.now() }), rateLimitPerSecond: 5, nextSendAt };
+  await webhooks.create(webhook);
+  return { name, path, webhook, webhooks };
+};
+
 describe('a rate limit', () => {
   it('keeps a reserved slot for a job back on time, and gives a job back late a fresh one', async () => {
     const name = uniqueName('slots');
@@ -1208,12 +1218,8 @@ describe('a rate limit', () => {
 
 
   it('never sends in a slot handed out in the past: the worker that sends now is the one that moved the next slot on', async () => {
-    const name = uniqueName('past-slot');
-    const stored = new DynamoWebhookRepository(store.db, store.tableName, clock);
-    const path = `/status/204?body=${name}`;
-    // 5/s: slots 210 ms apart. The next free slot passed long ago, as the worker reads it.
-    const webhook = { ...makeWebhook(`tenant${Math.random().toString(36).slice(2, 8)}`, receiverUrl(path), { now: clock.now() }), rateLimitPerSecond: 5, nextSendAt: now - 10_000 };
-    await stored.create(webhook);
+    // The next free slot passed long ago, as the worker reads it.
+    const { name, path, webhook, webhooks: stored } = await storeRateLimitedWebhook('past-slot', now - 10_000);
     // Right after the worker's read, another worker moves the next slot on, to 100 ms ago: the restart from what
     // this worker saw fails, and its advance hands out a slot 100 ms in the past.
     const raced = Object.assign(Object.create(stored) as DynamoWebhookRepository, {
@@ -1237,11 +1243,7 @@ describe('a rate limit', () => {
   });
 
   it('gives up a slot its wait overran by more than the margin, and sends in a fresh one', async () => {
-    const name = uniqueName('overran');
-    const webhooks = new DynamoWebhookRepository(store.db, store.tableName, clock);
-    const path = `/status/204?body=${name}`;
-    const webhook = { ...makeWebhook(`tenant${Math.random().toString(36).slice(2, 8)}`, receiverUrl(path), { now: clock.now() }), rateLimitPerSecond: 5, nextSendAt: now + 500 };
-    await webhooks.create(webhook);
+    const { name, path, webhook, webhooks } = await storeRateLimitedWebhook('overran', now + 500);
     const started = now;
     // The first wait overruns by 300 ms (a busy worker); the others end on time.
     const waits: number[] = [];
@@ -1269,11 +1271,7 @@ describe('a rate limit', () => {
   });
 
   it('queues a job again, its claim given up, when the fresh slot after an overrun wait is too far off to wait for', async () => {
-    const name = uniqueName('overran-far');
-    const webhooks = new DynamoWebhookRepository(store.db, store.tableName, clock);
-    const path = `/status/204?body=${name}`;
-    const webhook = { ...makeWebhook(`tenant${Math.random().toString(36).slice(2, 8)}`, receiverUrl(path), { now: clock.now() }), rateLimitPerSecond: 5, nextSendAt: now + 500 };
-    await webhooks.create(webhook);
+    const { name, path, webhook, webhooks } = await storeRateLimitedWebhook('overran-far', now + 500);
     const started = now;
     // The wait overruns by 300 ms, and meanwhile other workers took the next five seconds' slots.
     const sleep = async (ms: number) => {

@@ -159,11 +159,12 @@ export function createHttpSender(options: HttpSenderOptions = {}): HttpSender {
       try {
         response = await post(url, withUserAgent(request.headers, userAgent), request.body, controller.signal);
       } catch (error) {
-        const blocked = [...errorChain(error)].find(isDestinationBlockedError);
+        const chain = [...errorChain(error)];
+        const blocked = chain.find(isDestinationBlockedError);
         if (blocked) return failed('destination_blocked', blocked.message);
         if (cutOff) return { kind: 'cut_off', durationMs: elapsed() };
-        if ([...errorChain(error)].includes(timeoutReason)) return failed('timeout', timeoutReason.message);
-        return failed(classify(error), describeError(error));
+        if (chain.includes(timeoutReason)) return failed('timeout', timeoutReason.message);
+        return failed(classify(chain), describeError(error));
       } finally {
         clearTimeout(deadline);
         request.cutOff?.removeEventListener('abort', cut);
@@ -285,8 +286,9 @@ function* errorChain(error: unknown, depth = 0): Generator<unknown> {
   if (cause !== undefined) yield* errorChain(cause, depth + 1);
 }
 
-function classify(error: unknown): 'timeout' | 'connection' {
-  const isTimeout = [...errorChain(error)].some((e) => {
+/** Timeout or connection failure, from the error's chain (see errorChain). */
+function classify(chain: readonly unknown[]): 'timeout' | 'connection' {
+  const isTimeout = chain.some((e) => {
     const { code, name } = e as { code?: unknown; name?: unknown };
     return (
       (typeof code === 'string' && TIMEOUT_CODES.has(code)) || (typeof name === 'string' && TIMEOUT_NAMES.has(name))

@@ -188,12 +188,7 @@ export class DeliveryWorker {
     const reserved = job.sendAt !== undefined && now.getTime() - job.sendAt <= SEND_SLOT_MARGIN * 1000 ? job.sendAt : undefined;
     let sendAt =
       webhook?.enabled && webhook.rateLimitPerSecond !== undefined ? (reserved ?? (await this.reserveSendSlot(webhook, now))) : undefined;
-    if (sendAt !== undefined && sendAt - now.getTime() > MAX_SEND_SLOT_WAIT_MS) {
-      // Back in whole seconds (SQS's delay), a little before its slot: the worker waits out the rest.
-      await this.requeue(this.onLane({ ...job, sendAt }, webhook, now), Math.floor((sendAt - now.getTime()) / 1000), now);
-      this.deps.metrics.deliveryThrottled();
-      return { kind: 'done' };
-    }
+    if (sendAt !== undefined && sendAt - now.getTime() > MAX_SEND_SLOT_WAIT_MS) return this.queueForSlot(job, webhook, sendAt, now);
     // Claimed before anything is sent: two copies of this job (an event published twice, a message received
     // twice) must not both POST. A copy arriving while the claim is held waits for it to be kept or to lapse.
     const claim = await this.deps.deliveries.claimAttempt(
@@ -240,9 +235,7 @@ export class DeliveryWorker {
       sendAt = await this.reserveSendSlot(webhook, now);
       if (sendAt - now.getTime() > MAX_SEND_SLOT_WAIT_MS) {
         await this.deps.deliveries.releaseClaim(key, job.attempt);
-        await this.requeue(this.onLane({ ...job, sendAt }, webhook, now), Math.floor((sendAt - now.getTime()) / 1000), now);
-        this.deps.metrics.deliveryThrottled();
-        return { kind: 'done' };
+        return this.queueForSlot(job, webhook, sendAt, now);
       }
     }
     const body = JSON.stringify(job.event);
@@ -395,6 +388,13 @@ export class DeliveryWorker {
       seen = next;
     }
     throw new Error(`no send slot for webhook ${webhook.id} after ${MAX_SEND_SLOT_TRIES} tries: other workers kept moving it`);
+  }
+
+  /** Queues a rate-limited job again for its send slot `sendAt`: back in whole seconds (SQS's delay), a little before it. */
+  private async queueForSlot(job: DeliveryJob, webhook: WebhookRecord | undefined, sendAt: number, now: Date): Promise<JobOutcome> {
+    await this.requeue(this.onLane({ ...job, sendAt }, webhook, now), Math.floor((sendAt - now.getTime()) / 1000), now);
+    this.deps.metrics.deliveryThrottled();
+    return { kind: 'done' };
   }
 
   /** Whether a request of the shared lane to the endpoint has waited STALLED_SHARE of the deadline without an answer. */
