@@ -14,7 +14,8 @@ import { MetricService } from '../contracts/metrics.js';
 import { circuitBreakerPolicy, parsePipelineEnvironment, slowLanePolicy } from './config.js';
 import { createLogger } from './logger.js';
 import { parkOnSourceQueue, processSqsBatch } from './sqs-batch.js';
-import { createDocumentClientFor, createSqsClientFor, systemClock } from './wiring.js';
+import { createSqsClientFor } from './sqs-wiring.js';
+import { createDocumentClientFor, systemClock } from './wiring.js';
 
 const env = parsePipelineEnvironment();
 if (!env.DELIVERY_DLQ_URL) throw new Error('Invalid function environment: DELIVERY_DLQ_URL is required');

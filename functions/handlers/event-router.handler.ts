@@ -8,7 +8,8 @@ import { MetricService } from '../contracts/metrics.js';
 import { parsePipelineEnvironment } from './config.js';
 import { createLogger } from './logger.js';
 import { routeSqsBatch } from './sqs-batch.js';
-import { createDocumentClientFor, createSqsClientFor, systemClock } from './wiring.js';
+import { createSqsClientFor } from './sqs-wiring.js';
+import { createDocumentClientFor, systemClock } from './wiring.js';
 
 const env = parsePipelineEnvironment();
 if (!env.REJECTED_EVENTS_QUEUE_URL) throw new Error('Invalid function environment: REJECTED_EVENTS_QUEUE_URL is required');

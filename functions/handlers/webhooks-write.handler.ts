@@ -2,11 +2,14 @@ import { parseApiEnvironment } from './config.js';
 import { createLogger } from './logger.js';
 import { createApiHandler } from './http/api-handler.js';
 import { deliveryOperations, webhookOperations } from './api.operations.js';
+import { createDeliveryJobQueueFor } from './sqs-wiring.js';
 import { createDeliveryService, createWebhookService } from './wiring.js';
 
 const env = parseApiEnvironment();
 const operations = webhookOperations(createWebhookService(env));
-const { pingWebhook, retryDelivery, recoverWebhook } = deliveryOperations(createDeliveryService(env));
+const { pingWebhook, retryDelivery, recoverWebhook } = deliveryOperations(
+  createDeliveryService(env, createDeliveryJobQueueFor(env)),
+);
 
 /** Routes that change webhooks, reveal secrets or queue deliveries. */
 export const handler = createApiHandler({

@@ -1,11 +1,10 @@
-import { SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs';
+import type { SQSClientConfig } from '@aws-sdk/client-sqs';
 import { ulid } from 'ulid';
 import { DynamoDeliveryRepository } from '../adapters/dynamodb/delivery.repository.js';
 import { createDocumentClient } from '../adapters/dynamodb/document-client.js';
 import { DynamoApiKeyRepository } from '../adapters/dynamodb/tenant.repository.js';
 import { DynamoWebhookRepository } from '../adapters/dynamodb/webhook.repository.js';
 import { createDestinationPolicy } from '../adapters/http/destination-guard.js';
-import { SqsDeliveryJobQueue } from '../adapters/sqs/delivery-queue.js';
 import type { DeliveryJobQueue } from '../domain/delivery/delivery.ports.js';
 import { DeliveryService } from '../domain/delivery/delivery.service.js';
 import type { Clock, IdGenerator } from '../domain/ports.js';
@@ -24,6 +23,9 @@ export const ulidIds: IdGenerator = {
 type SdkRequestHandler = NonNullable<SQSClientConfig['requestHandler']>;
 let sdkRequestHandler: SdkRequestHandler | undefined;
 
+/** The transport set by `useSdkRequestHandler`, if any: `sqs-wiring.ts` builds its clients with it too. */
+export const sdkTransport = (): SdkRequestHandler | undefined => sdkRequestHandler;
+
 /**
  * The transport of the SDK clients built from here on: the SDK's own (HTTPS) unless this is called first. The local
  * platform, which runs the handlers in its own process, calls it before loading them, with a handler that gives
@@ -41,23 +43,11 @@ export const createDocumentClientFor = (env: ApiEnvironment) =>
   });
 
 /**
- * `cacheMiddleware`: the client resolves each command's middleware stack once, not on every send (0.55 → 0.45 ms of
- * CPU per SQS request, measured in process); nothing here changes a client's stack after its first request. (The
- * DynamoDB document client refuses the option.)
+ * The job queue of functions that never queue a delivery (the read-only API): calling it is a wiring bug. It keeps
+ * the SQS client out of their bundles (`sqs-wiring.ts` builds the real one).
  */
-export const createSqsClientFor = (env: ApiEnvironment) =>
-  new SQSClient({
-    region: env.AWS_REGION,
-    cacheMiddleware: true,
-    ...(env.SQS_ENDPOINT && { endpoint: env.SQS_ENDPOINT, useQueueUrlAsEndpoint: false }),
-    ...(sdkRequestHandler && { requestHandler: sdkRequestHandler }),
-  });
-
-/** Functions without DELIVERY_QUEUE_URL (read-only ones) get a queue that refuses, which is a wiring bug if hit. */
-const deliveryJobQueueFor = (env: ApiEnvironment): DeliveryJobQueue => {
-  const queueUrl = env.DELIVERY_QUEUE_URL;
-  if (!queueUrl) return { enqueue: () => Promise.reject(new Error('DELIVERY_QUEUE_URL is not configured for this function')) };
-  return new SqsDeliveryJobQueue(createSqsClientFor(env), queueUrl);
+export const refusingJobQueue: DeliveryJobQueue = {
+  enqueue: () => Promise.reject(new Error('This function does not queue deliveries')),
 };
 
 export const createWebhookService = (env: ApiEnvironment) =>
@@ -72,12 +62,12 @@ export const createWebhookService = (env: ApiEnvironment) =>
     secretOverlapSeconds: env.SECRET_ROTATION_OVERLAP_SECONDS,
   });
 
-export const createDeliveryService = (env: ApiEnvironment) => {
+export const createDeliveryService = (env: ApiEnvironment, jobs: DeliveryJobQueue) => {
   const db = createDocumentClientFor(env);
   return new DeliveryService({
     webhooks: new DynamoWebhookRepository(db, env.TABLE_NAME, systemClock),
     deliveries: new DynamoDeliveryRepository(db, env.TABLE_NAME, systemClock),
-    jobs: deliveryJobQueueFor(env),
+    jobs,
     clock: systemClock,
     ids: ulidIds,
   });

@@ -302,6 +302,26 @@ describe('functions', () => {
     expect(readFileSync(bundlePath(functions.webhooksWrite), 'utf8').includes('AmazonSQS')).toBe(true);
   });
 
+  it.each([
+    ['webhooksRead', functions.webhooksRead],
+    ['authorizer', functions.authorizer],
+    ['catalogue', functions.catalogue],
+  ] as const)('%s, which never queues a delivery, does not bundle the SQS client', (_name, fn) => {
+    expect(readFileSync(bundlePath(fn), 'utf8').includes('AmazonSQS')).toBe(false);
+  });
+
+  it('webhooksWrite refuses to start without DELIVERY_QUEUE_URL', () => {
+    const script = `await import(${JSON.stringify(pathToFileURL(bundlePath(functions.webhooksWrite)).href)});`;
+    const run = () =>
+      execFileSync(process.execPath, ['--no-warnings', '--input-type=module', '-e', script], {
+        encoding: 'utf8',
+        stdio: 'pipe',
+        env: { PATH: process.env.PATH, AWS_REGION: 'eu-west-1', TABLE_NAME: 'subscriptions' },
+      });
+
+    expect(run).toThrow(/DELIVERY_QUEUE_URL is required/);
+  });
+
   it.each(allFunctions)('%s bundle loads as ESM and handles an unknown route without AWS', (name, fn) => {
     const event = {
       httpMethod: 'GET',
