@@ -12,7 +12,9 @@ import { liveChildren } from './child.js';
  */
 export const startPlatform = async (env: Record<string, string>, script = 'local/server.ts', existingDataDir?: string) => {
   const dataDir = existingDataDir ?? mkdtempSync(join(tmpdir(), 'webhooks-bench-'));
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script], {
+  // BENCH_PLATFORM_NODE_ARGS: extra Node options for the platform process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
+  const nodeArgs = process.env.BENCH_PLATFORM_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script], {
     cwd: repoRoot,
     env: { ...process.env, NODE_OPTIONS: '', PORT: '0', DATA_DIR: dataDir, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
