@@ -32,6 +32,7 @@ export const createWebhookPlatform = (app: App, config: StageConfig, env?: Envir
     description: `Webhook platform (${config.name}): subscriptions API and its functions`,
     table: stateful.table,
     deliveryQueue: stateful.deliveryQueue,
+    credentialsKey: stateful.credentialsKey,
   });
   const pipeline = new PipelineStack(app, `${prefix}-Pipeline`, {
     config,
@@ -43,6 +44,7 @@ export const createWebhookPlatform = (app: App, config: StageConfig, env?: Envir
     deliveryQueue: stateful.deliveryQueue,
     slowLaneQueue: stateful.slowLaneQueue,
     deliveryDeadLetterQueue: stateful.deliveryDeadLetterQueue,
+    credentialsKey: stateful.credentialsKey,
   });
   const monitoring = new MonitoringStack(app, `${prefix}-Monitoring`, {
     config,

@@ -24,10 +24,11 @@ import { httpErrors } from '../functions/handlers/http/http-error.js';
 import { systemClock, useSdkRequestHandler } from '../functions/handlers/wiring.js';
 import type { DevKey } from './dev-keys.js';
 import { startEmbeddedDynamoDb } from './embedded-dynamodb.js';
+import { createEmbeddedKms } from './embedded-kms.js';
 import { EmbeddedSqs } from './embedded-sqs/embedded-sqs.js';
 import { startEventSourceMapping } from './event-source-mapping.js';
 import { InProcessRequestHandler } from './in-process-transport.js';
-import { createPutEvents } from './put-events.js';
+import { createEventBridgeEndpoint, type EventBridgeEndpoint } from './put-events.js';
 
 export const LOCAL_TABLE_NAME = 'webhooks';
 export const LOCAL_QUEUES = {
@@ -102,6 +103,13 @@ export const startLocalPlatform = async (options: LocalPlatformOptions): Promise
   const sqs = new EmbeddedSqs({ region: options.region, ...(options.dataDir && { dataDir: join(options.dataDir, 'sqs') }) });
   await sqs.start();
   const queueUrls = createQueues(sqs);
+  // Webhook credentials are sealed under this key, as under the stateful stack's KMS key on AWS.
+  const kms = createEmbeddedKms({
+    ...(options.dataDir && { keyFile: join(options.dataDir, 'credentials.key') }),
+    region: options.region,
+    account: LOCAL_ACCOUNT,
+  });
+  const kmsListener = await kms.listen();
 
   // The environment CDK gives the functions on AWS, pointed at the embedded services. The credentials only
   // satisfy the SDK's signer: every endpoint is local, so no request can reach AWS.
@@ -112,6 +120,8 @@ export const startLocalPlatform = async (options: LocalPlatformOptions): Promise
     AWS_SECRET_ACCESS_KEY: 'local',
     DYNAMODB_ENDPOINT: dynamo.endpoint,
     SQS_ENDPOINT: sqs.endpoint,
+    KMS_ENDPOINT: kmsListener.endpoint,
+    CREDENTIALS_KEY_ID: kms.keyArn,
     DELIVERY_QUEUE_URL: queueUrls.deliveries,
     SLOW_LANE_QUEUE_URL: queueUrls.slowLaneDeliveries,
     DELIVERY_DLQ_URL: queueUrls.deliveryDeadLetters,
@@ -125,7 +135,10 @@ export const startLocalPlatform = async (options: LocalPlatformOptions): Promise
 
   // The platform's own SDK clients (the handlers', the pollers', PutEvents') reach the store and the queues in
   // process; the HTTP endpoints stay for other processes (the admin CLI, a user's scripts).
-  const requestHandler = new InProcessRequestHandler().register(dynamo.endpoint, dynamo.service).register(sqs.endpoint, sqs.service);
+  const requestHandler = new InProcessRequestHandler()
+    .register(dynamo.endpoint, dynamo.service)
+    .register(sqs.endpoint, sqs.service)
+    .register(kmsListener.endpoint, kms.service);
   useSdkRequestHandler(requestHandler);
   await createTableIfMissing(
     new DynamoDBClient({ region: options.region, endpoint: dynamo.endpoint, requestHandler }),
@@ -184,7 +197,7 @@ export const startLocalPlatform = async (options: LocalPlatformOptions): Promise
       log: options.log,
     }),
   ];
-  const putEvents = createPutEvents({
+  const eventBridge = createEventBridgeEndpoint({
     sqs: sqsClient,
     eventsQueueUrl: queueUrls.events,
     pattern: buildEventPattern(options.eventSources),
@@ -194,7 +207,7 @@ export const startLocalPlatform = async (options: LocalPlatformOptions): Promise
   if (!options.allowPrivateDestinations) options.log('SSRF guard on: deliveries only to public addresses');
 
   const server = createServer((request, response) => {
-    serve(request, response, handlers, authorizer, putEvents).catch((error: unknown) => {
+    serve(request, response, handlers, authorizer, eventBridge).catch((error: unknown) => {
       options.log(`local server error: ${(error as Error).stack ?? String(error)}`);
       if (!response.headersSent) send(response, errorResult(500, 'internal_error', 'An internal error occurred', []));
     });
@@ -227,6 +240,7 @@ export const startLocalPlatform = async (options: LocalPlatformOptions): Promise
       server.closeAllConnections();
       await sqs.stop();
       await dynamo.stop();
+      await kmsListener.stop();
       if (options.dataDir) rmSync(localTargetFile(options.dataDir), { force: true });
     },
   };
@@ -293,14 +307,16 @@ const serve = async (
   response: ServerResponse,
   handlers: Record<RouteGroup, ProxyHandler>,
   authorizer: AuthorizerHandler,
-  putEvents: ReturnType<typeof createPutEvents>,
+  eventBridge: EventBridgeEndpoint,
 ): Promise<void> => {
   const body = await readBody(request);
   if (body === undefined) return send(response, errorResult(413, 'payload_too_large', 'Request body too large', []));
   const url = new URL(request.url ?? '/', 'http://local');
   const method = request.method ?? 'GET';
-  if (method === 'POST' && request.headers['x-amz-target'] === 'AWSEvents.PutEvents') {
-    const result = await putEvents(JSON.parse(body || '{}'));
+  // A request of AWS's JSON protocol names its operation in X-Amz-Target: it is EventBridge's, never the API's.
+  const target = request.headers['x-amz-target'];
+  if (method === 'POST' && typeof target === 'string') {
+    const result = await eventBridge({ target, contentType: request.headers['content-type'], body });
     return send(response, {
       statusCode: result.status,
       headers: { 'content-type': 'application/x-amz-json-1.1' },

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { TenantId } from '../domain/api-key.js';
+import { PageCursor, PageLimit, utcDateTime } from './common.schema.js';
 
 const AttributeName = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be 1-64 letters, digits, or _.:-');
 
@@ -99,8 +100,8 @@ export const DeliverySummary = Delivery.omit({ attempts: true })
   .meta({ id: 'DeliverySummary' });
 
 export const DeliveryListQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().min(1).max(512).optional(),
+  limit: PageLimit,
+  cursor: PageCursor.optional(),
   status: DeliveryStatus.optional(),
 });
 
@@ -113,7 +114,11 @@ export const DeliveryAccepted = z
   .meta({ id: 'DeliveryAccepted' });
 
 export const RecoverRequest = z
-  .strictObject({ since: z.iso.datetime().describe('Re-send failed deliveries created since then (at most 14 days ago)') })
+  .strictObject({
+    since: utcDateTime().describe(
+      'Re-send failed deliveries created since then: a UTC time (`Z`) within the last 14 days (400 otherwise).',
+    ),
+  })
   .meta({ id: 'RecoverRequest' });
 
 export const RecoverAccepted = z

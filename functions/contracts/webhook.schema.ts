@@ -1,4 +1,17 @@
 import * as z from 'zod';
+import {
+  AWS_REGION_PATTERN,
+  DEFAULT_PAGE_SIZE,
+  MAX_PAGE_SIZE,
+  NOT_BLANK,
+  PageCursor,
+  PageLimit,
+  jsonSchemaOf,
+  recordOf,
+  text,
+  withUrlGrammar,
+} from './common.schema.js';
+import { pingEventType, subscribableEventTypeNames } from './event-catalogue.js';
 
 /** Webhook ids are `wh_` + a ULID: unique, and sortable by creation time. */
 export const WebhookId = z
@@ -10,10 +23,13 @@ export const SECRET_PREFIX = 'whsec_';
 export const MIN_SECRET_BYTES = 24;
 export const MAX_SECRET_BYTES = 64;
 
-/** `whsec_` + base64 of 24–64 random bytes: the Standard Webhooks secret format. */
+/**
+ * `whsec_` + base64 of 24–64 random bytes: the Standard Webhooks secret format. 32 to 86 base64 digits are what
+ * decode to 24 to 64 bytes, so the pattern states the whole rule (the refinement says it in bytes).
+ */
 export const WebhookSecret = z
   .string()
-  .regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, 'must be "whsec_" followed by base64')
+  .regex(/^whsec_[A-Za-z0-9+/]{32,86}={0,2}$/, `must be "whsec_" followed by the base64 of ${MIN_SECRET_BYTES} to ${MAX_SECRET_BYTES} bytes`)
   .refine((secret) => {
     const bytes = Buffer.from(secret.slice(SECRET_PREFIX.length), 'base64').length;
     return bytes >= MIN_SECRET_BYTES && bytes <= MAX_SECRET_BYTES;
@@ -23,29 +39,96 @@ export const WebhookSecret = z
 const WebhookUrl = z
   .url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL' })
   .max(2048)
-  .describe('Absolute URL receiving the POSTs. https is required unless the deployment allows http (local mode).');
+  // Userinfo (`https://user:pass@host`) would be stored, shown to read-only keys and never sent: an `@` before the
+  // end of the authority (the first / \\ ? or #, as URL parsers read it) is refused.
+  .regex(
+    /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^@/\\?#]*(?:[/\\?#]|$)/,
+    'must not contain credentials (user:password@): send them as a header in `headers`, e.g. Authorization',
+  )
+  .describe(
+    'Absolute URL receiving the POSTs, without credentials (use `headers`). https is required unless the deployment ' +
+      'allows http (local mode).',
+  );
 
-const Name = z.string().trim().min(1).max(100);
-const Description = z.string().max(500);
+/** Headers every delivery carries from the platform, or that HTTP itself manages: a webhook cannot set them. */
+export const RESERVED_HEADER_NAMES = [
+  'content-type',
+  'content-length',
+  'content-encoding',
+  'host',
+  'user-agent',
+  'x-hub-signature-256',
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'expect',
+] as const;
+export const RESERVED_HEADER_PREFIXES = ['webhook-', 'proxy-', 'sec-'] as const;
+export const MAX_WEBHOOK_HEADERS = 10;
+
+/** A regular expression source matching `text` in any letter case (JSON Schema patterns have no flags). */
+const anyCase = (text: string) => text.replace(/[a-z]/g, (letter) => `[${letter}${letter.toUpperCase()}]`);
+
+const HeaderName = z
+  .string()
+  .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/, "must be an HTTP header name: 1-64 letters, digits or !#$%&'*+.^_`|~-")
+  .regex(
+    new RegExp(
+      `^(?!(?:${RESERVED_HEADER_NAMES.map(anyCase).join('|')})$)(?!${RESERVED_HEADER_PREFIXES.map(anyCase).join('|')})`,
+    ),
+    `is reserved (the platform or HTTP sets it): ${RESERVED_HEADER_NAMES.join(', ')}, and ${RESERVED_HEADER_PREFIXES.map((prefix) => `${prefix}*`).join(', ')}`,
+  );
+const HeaderValue = z
+  .string()
+  .max(4096)
+  .regex(/^[!-~](?:[ -~]*[!-~])?$/, 'must be 1-4096 printable ASCII characters, without leading or trailing spaces');
+
+// Names differing only in letter case name one HTTP header: refused, the one rule JSON Schema cannot state.
+const Headers = recordOf(HeaderName, HeaderValue, MAX_WEBHOOK_HEADERS, 'headers')
+  .refine(
+    (headers) => new Set(Object.keys(headers).map((name) => name.toLowerCase())).size === Object.keys(headers).length,
+    'header names must differ in more than letter case',
+  )
+  .meta({ example: { Authorization: 'Bearer 3f9c…' } })
+  .describe(
+    `Request headers sent with every delivery, e.g. the endpoint's own authentication (at most ${MAX_WEBHOOK_HEADERS}). ` +
+      'Values are write-only: they are stored encrypted and the API only ever returns the names (`headerNames`).',
+  );
+
+/** At most 100 characters, not blank; stored trimmed. */
+const name = (blank = 'must not be blank', params?: Parameters<typeof z.string>[0]) =>
+  text({ max: 100 }, params).regex(NOT_BLANK, blank).trim();
+const Name = name();
+const Description = text({ max: 500 });
+
+/** A name of the catalogue that webhooks can subscribe to (`ping` is sent on request only). */
+const EventName = z.enum(subscribableEventTypeNames() as [string, ...string[]], {
+  error: (issue) =>
+    typeof issue.input !== 'string'
+      ? 'must be an event type name; see GET /v1/event-types'
+      : issue.input === pingEventType.name
+        ? `"${pingEventType.name}" cannot be subscribed to; it is sent by POST /v1/webhooks/{id}/ping`
+        : `unknown event type "${issue.input}"`,
+});
 const EventNames = z
-  .array(z.string().min(1).max(100))
+  .array(EventName)
   .min(1, 'must name at least one event type')
   .max(50)
   .describe('Event types this webhook receives; see GET /v1/event-types. `ping` cannot be listed.');
 
 const AttributeName = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be 1-64 letters, digits, or _.:-');
-const Filters = z
-  .record(AttributeName, z.array(z.string().min(1).max(256)).min(1).max(100))
-  .refine((filters) => Object.keys(filters).length <= 20, 'at most 20 filter attributes')
+const Filters = recordOf(AttributeName, z.array(text({ min: 1, max: 256 })).min(1).max(100), 20, 'filter attributes')
   .describe(
     'Only events whose attributes match are delivered: for every key, the event attribute of that name must equal one of the listed values.',
   )
   .meta({ example: { dcId: ['1', '2', '3'] } });
 
-const Metadata = z
-  .record(z.string().min(1).max(64), z.string().max(500))
-  .refine((metadata) => Object.keys(metadata).length <= 50, 'at most 50 metadata keys')
-  .describe('Your own key/value pairs, returned as given.');
+const Metadata = recordOf(text({ min: 1, max: 64 }), text({ max: 500 }), 50, 'metadata keys').describe(
+  'Your own key/value pairs, returned as given.',
+);
 
 export const MAX_RATE_LIMIT_PER_SECOND = 1000;
 const RateLimitPerSecond = z
@@ -63,13 +146,14 @@ const RateLimitPerSecond = z
 export const WebhookCreate = z
   .strictObject({
     name: Name.optional().describe('Defaults to the host of `url`.'),
-    url: WebhookUrl,
+    url: withUrlGrammar(WebhookUrl),
     events: EventNames,
     filters: Filters.optional(),
     enabled: z.boolean().default(true),
     description: Description.optional(),
     metadata: Metadata.optional(),
     rateLimitPerSecond: RateLimitPerSecond.optional(),
+    headers: Headers.optional(),
     secret: WebhookSecret.optional().describe('Your own signing secret; one is generated when omitted.'),
   })
   .meta({ id: 'WebhookCreate' });
@@ -82,14 +166,20 @@ const removable = <T extends z.ZodType>(schema: T) => z.union([schema, z.literal
 /** Body of PATCH and PUT /v1/webhooks/{id}: only the fields given change. */
 export const WebhookPatch = z
   .strictObject({
-    name: z.string(cannotRemove('name')).trim().min(1, 'name is required and cannot be removed').max(100),
-    url: z.string(cannotRemove('url')).min(1, 'url is required and cannot be removed').pipe(WebhookUrl),
-    events: z.array(z.string().min(1).max(100), cannotRemove('events')).min(1, 'events is required and cannot be removed').max(50),
+    name: name('name is required and cannot be removed', cannotRemove('name')),
+    // The document states the URL's rules (the pipe alone would show only its first step's).
+    url: z
+      .string(cannotRemove('url'))
+      .min(1, 'url is required and cannot be removed')
+      .pipe(withUrlGrammar(WebhookUrl))
+      .meta(jsonSchemaOf(withUrlGrammar(WebhookUrl))),
+    events: z.array(EventName, cannotRemove('events')).min(1, 'events is required and cannot be removed').max(50),
     filters: removable(Filters),
     enabled: z.boolean(cannotRemove('enabled')),
     description: removable(Description),
     metadata: removable(Metadata),
     rateLimitPerSecond: removable(RateLimitPerSecond),
+    headers: removable(Headers).describe('Replaces all the webhook\'s headers; "" or null removes them all.'),
   })
   .partial()
   .meta({ id: 'WebhookPatch' });
@@ -137,6 +227,10 @@ export const Webhook = z
     rateLimitPerSecond: z.number().int().optional(),
     description: z.string().optional(),
     metadata: z.record(z.string(), z.string()).optional(),
+    headerNames: z
+      .array(z.string())
+      .optional()
+      .describe('Names of the headers sent with every delivery (`headers`); their values are never returned.'),
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),
   })
@@ -170,12 +264,11 @@ export const WebhookUpdateResponse = z
   })
   .meta({ id: 'WebhookUpdateResponse' });
 
-export const MAX_PAGE_SIZE = 100;
-export const DEFAULT_PAGE_SIZE = 20;
+export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE };
 
 export const WebhookListQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(DEFAULT_PAGE_SIZE),
-  cursor: z.string().min(1).max(512).optional().describe('`nextCursor` of the previous page.'),
+  limit: PageLimit,
+  cursor: PageCursor.optional(),
 });
 export type WebhookListQuery = z.output<typeof WebhookListQuery>;
 
@@ -186,6 +279,14 @@ export const WebhookList = z
   })
   .meta({ id: 'WebhookList' });
 
+/**
+ * `?region=`, which every route accepts. The committed document states what region names look like; the one a
+ * deployment serves (GET /v1/openapi.json) names its own region as the only value (see openapi-deployment.ts).
+ */
 export const RegionQuery = z.object({
-  region: z.string().optional().describe('When given, must equal the region of this deployment.'),
+  region: z
+    .string()
+    .regex(AWS_REGION_PATTERN)
+    .optional()
+    .describe('When given, must equal the region of this deployment (answered 400 `invalid_region` otherwise).'),
 });

@@ -71,3 +71,13 @@ export interface IdGenerator {
   deliveryId(): string;
   eventId(): string;
 }
+
+/**
+ * Authenticated encryption of what a webhook must keep secret at rest. `context` names what the plaintext belongs
+ * to: a sealed value opens only with the context it was sealed with, so it cannot be moved to another webhook.
+ */
+export interface CredentialsVault {
+  seal(plaintext: string, context: string): Promise<string>;
+  /** Throws when `sealed` was not sealed by this vault's keys with `context`, or was altered. */
+  open(sealed: string, context: string): Promise<string>;
+}

@@ -9,9 +9,10 @@ import {
   ValidationError,
 } from './errors.js';
 import type { DestinationPolicy } from './delivery/sender.port.js';
-import type { Clock, IdGenerator, WebhookRepository } from './ports.js';
+import type { Clock, CredentialsVault, IdGenerator, WebhookRepository } from './ports.js';
+import { openCredentials, sealCredentials } from './credentials.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
-import { generateSecret, toWebhookView, type WebhookRecord } from './webhook.js';
+import { generateSecret, toWebhookView, type WebhookCredentials, type WebhookRecord } from './webhook.js';
 
 export interface Versioned<T> {
   readonly value: T;
@@ -29,6 +30,8 @@ export class WebhookService {
   constructor(
     private readonly deps: {
       readonly webhooks: WebhookRepository;
+      /** Seals and opens the signing secrets and header values (see WebhookRecord.credentials). */
+      readonly vault: CredentialsVault;
       readonly clock: Clock;
       readonly ids: IdGenerator;
       /** How long a rotated-out secret keeps signing deliveries. */
@@ -41,9 +44,10 @@ export class WebhookService {
   async create(tenantId: string, input: WebhookCreate): Promise<{ webhook: Webhook; secret: string }> {
     const events = await this.checkSubscription(input.url, input.events);
     const now = this.deps.clock.now().toISOString();
+    const identity = { tenantId, id: this.deps.ids.webhookId() };
+    const secret = input.secret ?? generateSecret();
     const record: WebhookRecord = {
-      tenantId,
-      id: this.deps.ids.webhookId(),
+      ...identity,
       name: input.name ?? new URL(input.url).host,
       url: input.url,
       events,
@@ -52,19 +56,20 @@ export class WebhookService {
       ...(input.description !== undefined && { description: input.description }),
       ...(input.metadata && { metadata: input.metadata }),
       ...(input.rateLimitPerSecond !== undefined && { rateLimitPerSecond: input.rateLimitPerSecond }),
-      secret: input.secret ?? generateSecret(),
+      credentials: await sealCredentials(this.deps.vault, identity, { secret, ...(input.headers && { headers: input.headers }) }),
+      ...(input.headers && { headerNames: Object.keys(input.headers) }),
       version: 1,
       createdAt: now,
       updatedAt: now,
     };
     await this.deps.webhooks.create(record);
-    return { webhook: toWebhookView(record), secret: record.secret };
+    return { webhook: toWebhookView(record), secret };
   }
 
   async list(tenantId: string, page: { limit: number; cursor?: string }) {
     const result = await this.deps.webhooks.list(tenantId, {
       limit: page.limit,
-      ...(page.cursor !== undefined && { afterId: decodeCursor(page.cursor) }),
+      ...(page.cursor !== undefined && { afterId: decodeCursor(page.cursor, 'wh_') }),
     });
     return {
       data: result.items.map(toWebhookView),
@@ -78,7 +83,7 @@ export class WebhookService {
   }
 
   async getSecret(tenantId: string, id: string): Promise<string> {
-    return (await this.require(tenantId, id)).secret;
+    return (await openCredentials(this.deps.vault, await this.require(tenantId, id))).secret;
   }
 
   /**
@@ -90,19 +95,24 @@ export class WebhookService {
       const previous = await this.require(tenantId, id);
       const now = this.deps.clock.now();
       const previousExpiresAt = new Date(now.getTime() + this.deps.secretOverlapSeconds * 1000).toISOString();
-      const next: WebhookRecord = {
-        ...previous,
+      const credentials = await openCredentials(this.deps.vault, previous);
+      const rotated: WebhookCredentials = {
+        ...credentials,
         secret: secret ?? generateSecret(),
         previousSecrets: [
-          { secret: previous.secret, expiresAt: previousExpiresAt },
-          ...(previous.previousSecrets ?? []).filter((old) => Date.parse(old.expiresAt) > now.getTime()),
+          { secret: credentials.secret, expiresAt: previousExpiresAt },
+          ...(credentials.previousSecrets ?? []).filter((old) => Date.parse(old.expiresAt) > now.getTime()),
         ],
+      };
+      const next: WebhookRecord = {
+        ...previous,
+        credentials: await sealCredentials(this.deps.vault, previous, rotated),
         version: previous.version + 1,
         updatedAt: now.toISOString(),
       };
       try {
         await this.deps.webhooks.update(next, previous);
-        return { secret: next.secret, previousExpiresAt };
+        return { secret: rotated.secret, previousExpiresAt };
       } catch (error) {
         if (!(error instanceof StaleVersionError) || attempt >= MAX_UPDATE_ATTEMPTS) throw error;
       }
@@ -184,12 +194,38 @@ export class WebhookService {
         changes[field] = { from: previous[field] ?? null, to: candidate[field] ?? null };
       }
     }
+    const credentials = await this.patchCredentials(previous, patch.headers);
+    if (credentials.headersChanged) {
+      // Header values are write-only: a change shows the names only.
+      changes.headers = { from: previous.headerNames ?? null, to: credentials.headerNames ?? null };
+    }
+    candidate.credentials = credentials.stored;
+    candidate.headerNames = credentials.headerNames;
     const next = {
       ...(Object.fromEntries(Object.entries(candidate).filter(([, v]) => v !== undefined)) as unknown as WebhookRecord),
       version: previous.version + 1,
       updatedAt: this.deps.clock.now().toISOString(),
     };
     return { next, changes };
+  }
+
+  /**
+   * The credentials after `headers` (undefined: unchanged; "" or null: none) is applied: sealed anew when the headers
+   * change, and when the record still holds them in plaintext (written before encryption); else left as they are.
+   */
+  private async patchCredentials(previous: WebhookRecord, headers: WebhookPatch['headers']) {
+    const unchanged = { stored: previous.credentials, headerNames: previous.headerNames, headersChanged: false };
+    if (headers === undefined && !('plaintext' in previous.credentials)) return unchanged;
+    const opened = await openCredentials(this.deps.vault, previous);
+    const { headers: previousHeaders, ...signing } = opened;
+    const nextHeaders = headers === undefined ? previousHeaders : headers === '' || headers === null ? undefined : headers;
+    const headersChanged = !isDeepStrictEqual(previousHeaders, nextHeaders);
+    if (!headersChanged && !('plaintext' in previous.credentials)) return unchanged;
+    return {
+      stored: await sealCredentials(this.deps.vault, previous, { ...signing, ...(nextHeaders && { headers: nextHeaders }) }),
+      headerNames: nextHeaders && Object.keys(nextHeaders),
+      headersChanged,
+    };
   }
 
   /**

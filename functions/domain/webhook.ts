@@ -31,14 +31,30 @@ export interface WebhookRecord {
   readonly nextSendAt?: number;
   readonly description?: string;
   readonly metadata?: Readonly<Record<string, string>>;
-  /** The newest signing secret. */
-  readonly secret: string;
-  /** Secrets replaced by a rotation, still signing deliveries until they expire. */
-  readonly previousSecrets?: readonly { readonly secret: string; readonly expiresAt: string }[];
+  /** The signing secrets and the values of the endpoint's own headers, sealed (see StoredCredentials). */
+  readonly credentials: StoredCredentials;
+  /** The names of the endpoint's own headers, as given; their values are in the credentials. */
+  readonly headerNames?: readonly string[];
   readonly version: number;
   readonly createdAt: string;
   readonly updatedAt: string;
 }
+
+/** What only the delivery worker and the write API may read: the signing secrets and the endpoint's own header values. */
+export interface WebhookCredentials {
+  /** The newest signing secret. */
+  readonly secret: string;
+  /** Secrets replaced by a rotation, still signing deliveries until they expire. */
+  readonly previousSecrets?: readonly { readonly secret: string; readonly expiresAt: string }[];
+  /** Sent with every delivery (authentication for the endpoint: `Authorization`, `X-Api-Key`...). */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Credentials as stored: sealed by a CredentialsVault (authenticated encryption bound to the webhook), or in
+ * plaintext in records written before credentials were encrypted, which are sealed on their next write.
+ */
+export type StoredCredentials = { readonly sealed: string } | { readonly plaintext: WebhookCredentials };
 
 /** An open circuit (see DeliveryWorker): since when, when the next attempt is let through, and the cool-off that led there. */
 export interface Circuit {
@@ -66,6 +82,7 @@ export const toWebhookView = (record: WebhookRecord): Webhook => ({
   ...(record.rateLimitPerSecond !== undefined && { rateLimitPerSecond: record.rateLimitPerSecond }),
   ...(record.description !== undefined && { description: record.description }),
   ...(record.metadata && { metadata: { ...record.metadata } }),
+  ...(record.headerNames && { headerNames: [...record.headerNames] }),
   createdAt: record.createdAt,
   updatedAt: record.updatedAt,
 });
@@ -103,7 +120,7 @@ export const inSlowLane = (webhook: Pick<WebhookRecord, 'circuit' | 'slowLaneUnt
 export const generateSecret = (): string => SECRET_PREFIX + randomBytes(32).toString('base64');
 
 /** The secrets deliveries are signed with at `now`: the newest first, then those still in their overlap. */
-export const signingSecrets = (webhook: Pick<WebhookRecord, 'secret' | 'previousSecrets'>, now: Date): string[] => [
+export const signingSecrets = (webhook: Pick<WebhookCredentials, 'secret' | 'previousSecrets'>, now: Date): string[] => [
   webhook.secret,
   ...(webhook.previousSecrets ?? [])
     .filter((previous) => Date.parse(previous.expiresAt) > now.getTime())

@@ -22,6 +22,12 @@ const ApiEnvironment = z.object({
   /** Endpoint overrides for emulators (local mode, DynamoDB Local, moto). */
   DYNAMODB_ENDPOINT: z.url().optional(),
   SQS_ENDPOINT: z.url().optional(),
+  KMS_ENDPOINT: z.url().optional(),
+  /**
+   * The KMS key whose data keys seal webhook credentials (signing secrets, header values); only the functions that
+   * need them in plaintext get it (the write API, the delivery worker).
+   */
+  CREDENTIALS_KEY_ID: z.string().min(1).optional(),
   /** Accept http:// webhook URLs; only local mode sets it. */
   ALLOW_HTTP_URLS: booleanFlag.default(false),
   /** Accept webhook URLs resolving to loopback and private addresses (SSRF guard off); only local mode sets it. */

@@ -14,6 +14,7 @@ import { MetricService } from '../contracts/metrics.js';
 import { circuitBreakerPolicy, parsePipelineEnvironment, slowLanePolicy } from './config.js';
 import { createLogger } from './logger.js';
 import { parkOnSourceQueue, processSqsBatch } from './sqs-batch.js';
+import { createCredentialsVaultFor } from './kms-wiring.js';
 import { createSqsClientFor } from './sqs-wiring.js';
 import { createDocumentClientFor, systemClock } from './wiring.js';
 
@@ -43,6 +44,7 @@ const worker = new DeliveryWorker({
   jobs,
   deadLetters: new SqsDeadLetterSink(sqs, env.DELIVERY_DLQ_URL),
   sender,
+  vault: createCredentialsVaultFor(env),
   clock: systemClock,
   retryPolicy: { ...DEFAULT_RETRY_POLICY, delaysSeconds: env.RETRY_SCHEDULE },
   attemptClaimSeconds: attemptClaimSeconds(env.CONNECT_TIMEOUT_MS + env.REQUEST_TIMEOUT_MS),

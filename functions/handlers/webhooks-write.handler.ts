@@ -2,11 +2,12 @@ import { parseApiEnvironment } from './config.js';
 import { createLogger } from './logger.js';
 import { createApiHandler } from './http/api-handler.js';
 import { deliveryOperations, webhookOperations } from './api.operations.js';
+import { createCredentialsVaultFor } from './kms-wiring.js';
 import { createDeliveryJobQueueFor } from './sqs-wiring.js';
 import { createDeliveryService, createWebhookService } from './wiring.js';
 
 const env = parseApiEnvironment();
-const operations = webhookOperations(createWebhookService(env));
+const operations = webhookOperations(createWebhookService(env, createCredentialsVaultFor(env)));
 const { pingWebhook, retryDelivery, recoverWebhook } = deliveryOperations(
   createDeliveryService(env, createDeliveryJobQueueFor(env)),
 );

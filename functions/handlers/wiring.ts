@@ -7,7 +7,7 @@ import { DynamoWebhookRepository } from '../adapters/dynamodb/webhook.repository
 import { createDestinationPolicy } from '../adapters/http/destination-guard.js';
 import type { DeliveryJobQueue } from '../domain/delivery/delivery.ports.js';
 import { DeliveryService } from '../domain/delivery/delivery.service.js';
-import type { Clock, IdGenerator } from '../domain/ports.js';
+import type { Clock, CredentialsVault, IdGenerator } from '../domain/ports.js';
 import { WebhookService } from '../domain/webhook.service.js';
 import type { ApiEnvironment } from './config.js';
 
@@ -50,9 +50,20 @@ export const refusingJobQueue: DeliveryJobQueue = {
   enqueue: () => Promise.reject(new Error('This function does not queue deliveries')),
 };
 
-export const createWebhookService = (env: ApiEnvironment) =>
+/**
+ * The vault of functions that never see credentials in plaintext (the read-only API): calling it is a wiring bug,
+ * and their role has no grant on the key anyway. It keeps the KMS client out of their bundles (`kms-wiring.ts`
+ * builds the real one).
+ */
+export const refusingVault: CredentialsVault = {
+  seal: () => Promise.reject(new Error('This function does not seal credentials')),
+  open: () => Promise.reject(new Error('This function cannot read credentials')),
+};
+
+export const createWebhookService = (env: ApiEnvironment, vault: CredentialsVault) =>
   new WebhookService({
     webhooks: new DynamoWebhookRepository(createDocumentClientFor(env), env.TABLE_NAME, systemClock),
+    vault,
     destinations: createDestinationPolicy({
       allowHttp: env.ALLOW_HTTP_URLS,
       allowPrivateDestinations: env.ALLOW_PRIVATE_DESTINATIONS,

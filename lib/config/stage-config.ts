@@ -120,6 +120,13 @@ export const StageConfig = z
          * @default false
          */
         sqsBatchActionGrants: z.boolean().default(false),
+        /**
+         * Whether the functions' grants on the credentials key hold only for data keys made for webhook credentials
+         * (the condition `kms:EncryptionContext:purpose`). `false` is for an emulator whose IAM evaluation resolves no
+         * `kms:EncryptionContext:` key (MiniStack 1.5.33 with AUTH=true), where the condition denies every call.
+         * @default true
+         */
+        kmsEncryptionContextConditions: z.boolean().default(true),
       })
       .strict()
       .prefault({}),
@@ -128,6 +135,7 @@ export const StageConfig = z
       .object({
         dynamodb: z.url().optional(),
         sqs: z.url().optional(),
+        kms: z.url().optional(),
       })
       .prefault({}),
     events: z

@@ -1,12 +1,18 @@
 import { Duration } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { EventSourceMapping } from 'aws-cdk-lib/aws-lambda';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DEFAULT_RETRY_DELAYS_SECONDS } from '../../functions/domain/delivery/retry-policy.js';
 import { DEFAULT_SLOW_LANE_POLICY } from '../../functions/domain/delivery/delivery-worker.service.js';
-import { type ServiceEndpoints, type TableItemAction, WebhookFunction } from './webhook-function.js';
+import {
+  type CredentialsKeyGrantOptions,
+  type ServiceEndpoints,
+  type TableItemAction,
+  WebhookFunction,
+} from './webhook-function.js';
 
 /** The ceilings the handler's environment allows; requests are capped so a batch fits the function timeout. */
 const MAX_REQUEST_TIMEOUT_MS = 15_000;
@@ -53,6 +59,10 @@ export interface DeliveryWorkerProps {
   readonly deliveryDeadLetterQueue: IQueue;
   /** The subscriptions table: webhooks are read (and disabled on 410), deliveries claimed and updated. */
   readonly table: ITable;
+  /** The key sealing webhook credentials: the worker decrypts them to sign and to send the endpoint's headers. */
+  readonly credentialsKey: IKey;
+  /** @default - the grant conditioned on the data keys' encryption context */
+  readonly credentialsKeyGrant?: CredentialsKeyGrantOptions;
   readonly logRetention: RetentionDays;
   /**
    * Seconds before each retry, after the immediate first attempt (`RETRY_SCHEDULE`).
@@ -140,6 +150,7 @@ export class DeliveryWorker extends Construct {
       },
     })
       .accessTable(props.table, DELIVERY_WORKER_TABLE_ACTIONS)
+      .openCredentials(props.credentialsKey, props.credentialsKeyGrant)
       .sendTo(props.deliveryQueue, 'DELIVERY_QUEUE_URL')
       .sendTo(props.slowLane.queue, 'SLOW_LANE_QUEUE_URL')
       .sendTo(props.deliveryDeadLetterQueue, 'DELIVERY_DLQ_URL');

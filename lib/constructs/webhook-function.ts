@@ -2,12 +2,14 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Duration, Names, Token, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, type EventSourceMapping, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { CfnQueue, type IQueue, Queue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { DATA_KEY_ENCRYPTION_CONTEXT } from '../../functions/adapters/kms/data-key-context.js';
 import { repoRoot } from '../paths.js';
 
 /** Where the Lambda entry points live: `functions/handlers/<name>.handler.ts`. */
@@ -38,7 +40,9 @@ const INFRASTRUCTURE_VARIABLES: readonly string[] = [
   'REJECTED_EVENTS_QUEUE_URL',
   'DYNAMODB_ENDPOINT',
   'SQS_ENDPOINT',
-] satisfies readonly ('TABLE_NAME' | QueueUrlVariable | 'DYNAMODB_ENDPOINT' | 'SQS_ENDPOINT')[];
+  'CREDENTIALS_KEY_ID',
+  'KMS_ENDPOINT',
+] satisfies readonly ('TABLE_NAME' | QueueUrlVariable | 'DYNAMODB_ENDPOINT' | 'SQS_ENDPOINT' | 'CREDENTIALS_KEY_ID' | 'KMS_ENDPOINT')[];
 
 /**
  * AWS's advice for a queue a Lambda event source polls: a visibility timeout of at least 6x the function timeout,
@@ -60,6 +64,17 @@ export interface ServiceEndpoints {
   readonly dynamodb?: string;
   /** @default - the regional SQS endpoint */
   readonly sqs?: string;
+  /** @default - the regional KMS endpoint */
+  readonly kms?: string;
+}
+
+export interface CredentialsKeyGrantOptions {
+  /**
+   * Grant only for data keys made for webhook credentials (`kms:EncryptionContext:purpose`); off only in an
+   * emulator stage (`emulator.kmsEncryptionContextConditions`).
+   * @default true
+   */
+  readonly encryptionContextCondition?: boolean;
 }
 
 export interface WebhookFunctionProps {
@@ -210,6 +225,34 @@ export class WebhookFunction extends NodejsFunction {
     if (writes) table.encryptionKey?.grantEncryptDecrypt(this);
     else table.encryptionKey?.grantDecrypt(this);
     return this.useTable(table);
+  }
+
+  /**
+   * kms:Decrypt with the credentials key (from data keys made for webhook credentials only), and
+   * `CREDENTIALS_KEY_ID`: the function reads webhook credentials in plaintext (the delivery worker).
+   */
+  openCredentials(key: IKey, options: CredentialsKeyGrantOptions = {}): this {
+    return this.useCredentialsKey(key, ['kms:Decrypt'], options);
+  }
+
+  /** Also kms:GenerateDataKey: the function seals webhook credentials too (the write API). */
+  sealCredentials(key: IKey, options: CredentialsKeyGrantOptions = {}): this {
+    return this.useCredentialsKey(key, ['kms:Decrypt', 'kms:GenerateDataKey'], options);
+  }
+
+  private useCredentialsKey(key: IKey, actions: readonly string[], options: CredentialsKeyGrantOptions): this {
+    this.addToRolePolicy(
+      new PolicyStatement({
+        actions: [...actions],
+        resources: [key.keyArn],
+        ...(options.encryptionContextCondition !== false && {
+          conditions: { StringEquals: { 'kms:EncryptionContext:purpose': DATA_KEY_ENCRYPTION_CONTEXT.purpose } },
+        }),
+      }),
+    );
+    this.addEnvironment('CREDENTIALS_KEY_ID', key.keyArn);
+    if (this.endpoints.kms) this.addEnvironment('KMS_ENDPOINT', this.endpoints.kms);
+    return this;
   }
 
   /**

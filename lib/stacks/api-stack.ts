@@ -1,5 +1,6 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { StageConfig } from '../config/stage-config.js';
@@ -12,6 +13,8 @@ export interface ApiStackProps extends StackProps {
   readonly table: ITable;
   /** The delivery queue, from the stateful stack. */
   readonly deliveryQueue: IQueue;
+  /** The key sealing webhook credentials, from the stateful stack: only the write function may use it. */
+  readonly credentialsKey: IKey;
 }
 
 /**
@@ -29,7 +32,7 @@ export class ApiStack extends Stack {
 
   constructor(scope: Construct, id: string, props: ApiStackProps) {
     super(scope, id, props);
-    const { config, table, deliveryQueue } = props;
+    const { config, table, deliveryQueue, credentialsKey } = props;
     const common = { logRetention: config.logRetentionDays, endpoints: config.endpoints };
 
     const webhooksRead = new WebhookFunction(this, 'WebhooksRead', {
@@ -48,11 +51,14 @@ export class ApiStack extends Stack {
       },
     })
       .writeTable(table)
+      .sealCredentials(credentialsKey, { encryptionContextCondition: config.emulator.kmsEncryptionContextConditions })
       .sendTo(deliveryQueue);
     const catalogue = new WebhookFunction(this, 'Catalogue', {
       ...common,
       handlerName: 'catalogue',
       description: 'Event-type catalogue, OpenAPI document, and 404/405 for unknown routes',
+      // The OpenAPI document it serves says whether webhook URLs may be http, as the write function decides.
+      environment: { ALLOW_HTTP_URLS: String(config.allowHttpUrls) },
     });
     const authorizer = new WebhookFunction(this, 'Authorizer', {
       ...common,

@@ -1,5 +1,6 @@
 import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { StageConfig } from '../config/stage-config.js';
@@ -18,6 +19,8 @@ export interface PipelineStackProps extends StackProps {
   readonly deliveryQueue: IQueue;
   readonly slowLaneQueue: IQueue;
   readonly deliveryDeadLetterQueue: IQueue;
+  /** The key sealing webhook credentials, from the stateful stack: the worker opens them, the router never does. */
+  readonly credentialsKey: IKey;
 }
 
 /**
@@ -49,6 +52,8 @@ export class PipelineStack extends Stack {
       deliveryQueue: props.deliveryQueue,
       slowLane: { queue: props.slowLaneQueue, ...config.delivery.slowLane },
       deliveryDeadLetterQueue: props.deliveryDeadLetterQueue,
+      credentialsKey: props.credentialsKey,
+      credentialsKeyGrant: { encryptionContextCondition: config.emulator.kmsEncryptionContextConditions },
       retryScheduleSeconds: config.delivery.retryScheduleSeconds,
       requestTimeoutMs: config.delivery.requestTimeoutMs,
       connectTimeoutMs: config.delivery.connectTimeoutMs,

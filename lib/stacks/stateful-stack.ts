@@ -1,6 +1,7 @@
-import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
+import { Key } from 'aws-cdk-lib/aws-kms';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { StageConfig } from '../config/stage-config.js';
@@ -25,6 +26,8 @@ export class StatefulStack extends Stack {
   readonly deliveryQueue: Queue;
   readonly slowLaneQueue: Queue;
   readonly deliveryDeadLetterQueue: Queue;
+  /** Protects the data keys that seal webhook credentials (signing secrets, header values) in the table. */
+  readonly credentialsKey: Key;
 
   constructor(scope: Construct, id: string, props: StatefulStackProps) {
     super(scope, id, props);
@@ -40,6 +43,13 @@ export class StatefulStack extends Stack {
       targetMaxEventAge: Duration.seconds(config.events.targetMaxEventAgeSeconds),
       visibilityTimeout: Duration.seconds(config.eventsQueue.visibilityTimeoutSeconds),
       maxReceiveCount: config.eventsQueue.maxReceiveCount,
+    });
+    // Retained like the table: without it, the credentials in the table (and in its backups) could not be opened.
+    // Rotated yearly by KMS, which keeps the older material, so nothing needs re-encrypting.
+    this.credentialsKey = new Key(this, 'CredentialsKey', {
+      description: 'Webhook platform: data keys sealing webhook signing secrets and header values',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
     });
     this.table = store.table;
     this.eventBus = this.ingestion.eventBus;
@@ -61,6 +71,7 @@ export class StatefulStack extends Stack {
       ['RejectedEventsQueueUrl', this.ingestion.rejectedEventsQueue.queueUrl, 'Events rejected as invalid, with reasons'],
       ['DeliveryQueueUrl', this.deliveryQueue.queueUrl, 'Deliveries to attempt'],
       ['SlowLaneQueueUrl', this.slowLaneQueue.queueUrl, 'Deliveries to endpoints that answer slowly or not at all'],
+      ['CredentialsKeyArn', this.credentialsKey.keyArn, 'The KMS key sealing webhook credentials'],
       ['DeliveryDeadLetterQueueUrl', this.deliveryDeadLetterQueue.queueUrl, 'Deliveries that failed every attempt'],
     ];
     for (const [id, value, description] of outputs) new CfnOutput(this, id, { value, description });

@@ -6,8 +6,10 @@
 #   .tools/venv                   moto server + cfn-lint (requirements.txt)
 #   .tools/venv-lint              checkov (requirements-lint.txt)
 #   .tools/venv-ministack         MiniStack, for the deployed-stack test (requirements-ministack.txt)
+#   .tools/venv-schemathesis      schemathesis, for the contract test (test/contract/requirements-schemathesis.txt)
 # Idempotent: each part carries a stamp (hash of its inputs); a rerun with unchanged inputs only checks them.
-# Needs Java 17+, Maven 3 and Python 3.9+ with venv: says which is missing and exits 1 otherwise.
+# Needs Java 17+, Maven 3, Python 3.11+ with venv, and unshare and ip (the contract test's network namespace): says
+# which is missing and exits 1 otherwise.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -32,10 +34,14 @@ fi
 command -v mvn >/dev/null 2>&1 ||
   missing+=("Maven 3 (mvn): fetches DynamoDB Local from Maven Central (Debian: apt-get install maven)")
 if ! command -v python3 >/dev/null 2>&1; then
-  missing+=("Python 3.9+ (python3): runs moto, cfn-lint and checkov (Debian: apt-get install python3 python3-venv)")
-elif ! python3 -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 9))' >/dev/null 2>&1; then
-  missing+=("Python 3.9+ with the venv and ensurepip modules (found $(python3 --version 2>&1); Debian: apt-get install python3-venv)")
+  missing+=("Python 3.11+ (python3): runs moto, cfn-lint, checkov and schemathesis (Debian: apt-get install python3 python3-venv)")
+elif ! python3 -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1; then
+  missing+=("Python 3.11+ (schemathesis needs 3.11) with the venv and ensurepip modules (found $(python3 --version 2>&1); Debian: apt-get install python3-venv)")
 fi
+for tool in unshare ip; do
+  command -v "$tool" >/dev/null 2>&1 ||
+    missing+=("$tool: the contract test runs local mode in a network namespace of its own (Debian: apt-get install util-linux iproute2)")
+done
 if ((${#missing[@]})); then
   for item in "${missing[@]}"; do printf '[emulators:install] ERROR: missing %s\n' "$item" >&2; done
   die "install the above, then rerun: npm run emulators:install"
@@ -125,9 +131,11 @@ install_venv() {
 install_venv "$TOOLS/venv" "$RIG/requirements.txt" moto_server
 install_venv "$TOOLS/venv-lint" "$RIG/requirements-lint.txt" checkov
 install_venv "$TOOLS/venv-ministack" "$RIG/requirements-ministack.txt" ministack
+install_venv "$TOOLS/venv-schemathesis" "$ROOT/test/contract/requirements-schemathesis.txt" schemathesis
 
 log "ready: DynamoDB Local $(basename "$DDB"/lib/DynamoDBLocal-*.jar .jar | sed 's/^DynamoDBLocal-//'), $(
   "$TOOLS/venv/bin/python" -c 'from importlib.metadata import version as v; print("moto", v("moto") + ", cfn-lint", v("cfn-lint"))'
 ), checkov $("$TOOLS/venv-lint/bin/python" -c 'from importlib.metadata import version; print(version("checkov"))'), MiniStack $(
   "$TOOLS/venv-ministack/bin/python" -c 'from importlib.metadata import version; print(version("ministack"))'
-)"
+), schemathesis $("$TOOLS/venv-schemathesis/bin/python" -c 'from importlib.metadata import version; print(version("schemathesis"))')"
+

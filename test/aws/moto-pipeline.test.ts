@@ -22,6 +22,7 @@
  * DLQ depth, oldest message age, success rate, function errors and throttles), which no emulator evaluates.
  */
 import { CreateEventBusCommand, type EventBridgeClient, PutEventsCommand, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
+import { CreateKeyCommand } from '@aws-sdk/client-kms';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { verify as verifyHubSignature } from '@octokit/webhooks-methods';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
@@ -42,6 +43,7 @@ import {
   type MotoQueue,
   motoEndpoint,
   motoEventBridgeClient,
+  motoKmsClient,
   motoSqsClient,
   parseBody,
   queueDepth,
@@ -96,8 +98,12 @@ beforeAll(async () => {
     new PutTargetsCommand({ Rule: 'pipeline-rule', EventBusName: busName, Targets: [{ Id: 'events-queue', Arn: queues.events.arn }] }),
   );
 
+  // The stateful stack's credentials key, in moto's KMS: the write API and the worker seal and open with it.
+  const { KeyMetadata } = await motoKmsClient().send(new CreateKeyCommand({ Description: 'webhook credentials' }));
   // The functions' environment as the CDK sets it, pointed at the emulators; the handlers parse it at import.
   Object.assign(process.env, {
+    CREDENTIALS_KEY_ID: KeyMetadata!.Arn!,
+    KMS_ENDPOINT: motoEndpoint(),
     TABLE_NAME: store.tableName,
     AWS_REGION: MOTO_REGION,
     DYNAMODB_ENDPOINT: store.endpoint,
@@ -120,8 +126,10 @@ beforeAll(async () => {
   const router = (await import('../../functions/handlers/event-router.handler.js')).handler;
   const worker = (await import('../../functions/handlers/delivery-worker.handler.js')).handler;
   const { createWebhookService } = await import('../../functions/handlers/wiring.js');
+  const { createCredentialsVaultFor } = await import('../../functions/handlers/kms-wiring.js');
   const { parseApiEnvironment } = await import('../../functions/handlers/config.js');
-  webhooks = createWebhookService(parseApiEnvironment());
+  const env = parseApiEnvironment();
+  webhooks = createWebhookService(env, createCredentialsVaultFor(env));
   deliveries = new DynamoDeliveryRepository(store.db, store.tableName, { now: () => new Date() });
 
   const consume = (queue: MotoQueue, name: keyof typeof invocations, handler: (event: SQSEvent) => Promise<SQSBatchResponse>) =>

@@ -216,6 +216,18 @@ describe('least privilege', () => {
     );
   });
 
+  it('lets only the write function use the credentials key: data keys to seal, and Decrypt, for webhook credentials only', () => {
+    const keyStatements = (fn: WebhookFunction) => roleStatements(fn).filter((statement) => [statement.Action].flat().some((action) => action.startsWith('kms:')));
+    const [statement, ...others] = keyStatements(functions.webhooksWrite);
+    expect(others).toEqual([]);
+    expect([statement!.Action].flat().sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
+    expect(statement).toMatchObject({
+      Resource: { 'Fn::ImportValue': expect.stringContaining('CredentialsKey') },
+      Condition: { StringEquals: { 'kms:EncryptionContext:purpose': 'webhook-credentials' } },
+    });
+    for (const fn of [functions.webhooksRead, functions.authorizer, functions.catalogue]) expect(keyStatements(fn)).toEqual([]);
+  });
+
   it('gives the catalogue function no table or queue access', () => {
     const actions = roleActions(functions.catalogue);
 
@@ -300,26 +312,32 @@ describe('functions', () => {
   it('bundles the AWS SDK clients into the functions that use them', () => {
     expect(readFileSync(bundlePath(functions.webhooksRead), 'utf8').includes('DynamoDB_20120810')).toBe(true);
     expect(readFileSync(bundlePath(functions.webhooksWrite), 'utf8').includes('AmazonSQS')).toBe(true);
+    expect(readFileSync(bundlePath(functions.webhooksWrite), 'utf8').includes('TrentService')).toBe(true);
   });
 
   it.each([
     ['webhooksRead', functions.webhooksRead],
     ['authorizer', functions.authorizer],
     ['catalogue', functions.catalogue],
-  ] as const)('%s, which never queues a delivery, does not bundle the SQS client', (_name, fn) => {
-    expect(readFileSync(bundlePath(fn), 'utf8').includes('AmazonSQS')).toBe(false);
+  ] as const)('%s, which never queues a delivery nor reads credentials, bundles neither the SQS nor the KMS client', (_name, fn) => {
+    const bundle = readFileSync(bundlePath(fn), 'utf8');
+    expect(bundle.includes('AmazonSQS')).toBe(false);
+    expect(bundle.includes('TrentService')).toBe(false);
   });
 
-  it('webhooksWrite refuses to start without DELIVERY_QUEUE_URL', () => {
+  it.each([
+    ['DELIVERY_QUEUE_URL', { CREDENTIALS_KEY_ID: 'arn:aws:kms:eu-west-1:123456789012:key/1' }],
+    ['CREDENTIALS_KEY_ID', { DELIVERY_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/deliveries' }],
+  ])('webhooksWrite refuses to start without %s', (variable, others) => {
     const script = `await import(${JSON.stringify(pathToFileURL(bundlePath(functions.webhooksWrite)).href)});`;
     const run = () =>
       execFileSync(process.execPath, ['--no-warnings', '--input-type=module', '-e', script], {
         encoding: 'utf8',
         stdio: 'pipe',
-        env: { PATH: process.env.PATH, AWS_REGION: 'eu-west-1', TABLE_NAME: 'subscriptions' },
+        env: { PATH: process.env.PATH, AWS_REGION: 'eu-west-1', TABLE_NAME: 'subscriptions', ...others },
       });
 
-    expect(run).toThrow(/DELIVERY_QUEUE_URL is required/);
+    expect(run).toThrow(new RegExp(`${variable} is required`));
   });
 
   it.each(allFunctions)('%s bundle loads as ESM and handles an unknown route without AWS', (name, fn) => {
@@ -344,6 +362,7 @@ describe('functions', () => {
         AWS_REGION: 'eu-west-1',
         TABLE_NAME: 'subscriptions',
         DELIVERY_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/deliveries',
+        CREDENTIALS_KEY_ID: 'arn:aws:kms:eu-west-1:123456789012:key/1',
       },
     });
     const result = JSON.parse(output);
@@ -362,7 +381,7 @@ describe('endpoint overrides for a local emulator', () => {
   // Only the environment matters here: no bundling.
   const local = buildPlatform({
     bundle: false,
-    config: { endpoints: { dynamodb: 'http://localhost:4566', sqs: 'http://localhost:4566' } },
+    config: { endpoints: { dynamodb: 'http://localhost:4566', sqs: 'http://localhost:4566', kms: 'http://localhost:4566' } },
   });
   const localTemplate = Template.fromStack(local.api);
   const variables = (fn: WebhookFunction) =>
@@ -373,12 +392,15 @@ describe('endpoint overrides for a local emulator', () => {
 
     expect(variables(webhooksRead)).toMatchObject({ DYNAMODB_ENDPOINT: 'http://localhost:4566' });
     expect(variables(webhooksRead).SQS_ENDPOINT).toBeUndefined();
+    expect(variables(webhooksRead).KMS_ENDPOINT).toBeUndefined();
+    expect(variables(webhooksRead).CREDENTIALS_KEY_ID).toBeUndefined();
     expect(variables(authorizer)).toMatchObject({ DYNAMODB_ENDPOINT: 'http://localhost:4566' });
     expect(variables(webhooksWrite)).toMatchObject({
       DYNAMODB_ENDPOINT: 'http://localhost:4566',
       SQS_ENDPOINT: 'http://localhost:4566',
+      KMS_ENDPOINT: 'http://localhost:4566',
     });
-    expect(Object.keys(variables(catalogue))).toEqual(['NODE_OPTIONS']);
+    expect(Object.keys(variables(catalogue)).sort()).toEqual(['ALLOW_HTTP_URLS', 'NODE_OPTIONS']);
   });
 
   it('are absent by default', () => {

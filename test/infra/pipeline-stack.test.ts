@@ -222,6 +222,20 @@ describe('least privilege', () => {
     expect(actionsOn(template, worker.function, ingestion.eventsQueue)).toEqual([]);
   });
 
+  it('lets the worker Decrypt webhook credentials with the credentials key, and the router not use it at all', () => {
+    const keyStatements = (fn: WebhookFunction) =>
+      roleStatements(template, fn).filter((statement) => actionsOf(statement).some((action) => action.startsWith('kms:')));
+    expect(keyStatements(worker.function)).toEqual([
+      expect.objectContaining({
+        Action: 'kms:Decrypt',
+        Resource: { 'Fn::ImportValue': expect.stringContaining('CredentialsKey') },
+        Condition: { StringEquals: { 'kms:EncryptionContext:purpose': 'webhook-credentials' } },
+      }),
+    ]);
+    expect(keyStatements(router.function)).toEqual([]);
+    expect(Object.keys(variables(template, router.function))).not.toContain('CREDENTIALS_KEY_ID');
+  });
+
   it('grants each function exactly the table item actions its handler makes, on the base table', () => {
     expect(actionsOn(template, router.function, table)).toEqual([
       'dynamodb:BatchGetItem',
@@ -276,6 +290,17 @@ describe('least privilege', () => {
     expect(batchOn(emulatedWorker.function, emulatedDlq)).toEqual(['sqs:SendMessageBatch']);
     expect(batchOn(emulatedRouter.function, emulatedDlq)).toEqual([]);
   });
+
+  it('drops the encryption-context condition of the credentials grants only in a stage with emulator.kmsEncryptionContextConditions false', () => {
+    const emulatorStage = buildPlatform({ bundle: false, config: { emulator: { kmsEncryptionContextConditions: false } } });
+    const keyStatements = (stageTemplate: Template, fn: WebhookFunction) =>
+      roleStatements(stageTemplate, fn).filter((statement) => actionsOf(statement).some((action) => action.startsWith('kms:')));
+    const [emulated] = keyStatements(Template.fromStack(emulatorStage.pipeline), emulatorStage.pipeline.worker.function);
+    expect(emulated).toMatchObject({ Action: 'kms:Decrypt' });
+    expect(emulated).not.toHaveProperty('Condition');
+    const [onAws] = keyStatements(template, worker.function);
+    expect(onAws).toHaveProperty('Condition');
+  });
 });
 
 describe('functions', () => {
@@ -314,7 +339,9 @@ describe('bundles', () => {
           ? value
           : name === 'TABLE_NAME'
             ? 'subscriptions'
-            : `https://sqs.eu-west-1.amazonaws.com/123456789012/${name.toLowerCase()}`,
+            : name === 'CREDENTIALS_KEY_ID'
+              ? 'arn:aws:kms:eu-west-1:123456789012:key/credentials'
+              : `https://sqs.eu-west-1.amazonaws.com/123456789012/${name.toLowerCase()}`,
       ]),
     );
   const handleEmptyBatch = (fn: WebhookFunction, env: Record<string, string>) => {
@@ -331,6 +358,11 @@ describe('bundles', () => {
     expect(JSON.parse(handleEmptyBatch(fn, deployedEnvironment(fn)))).toEqual({ batchItemFailures: [] });
   });
 
+  it('the event router does not bundle the KMS client: it never reads credentials', () => {
+    expect(readFileSync(bundlePath(router.function), 'utf8').includes('TrentService')).toBe(false);
+    expect(readFileSync(bundlePath(worker.function), 'utf8').includes('TrentService')).toBe(true);
+  });
+
   it.each(functions)("%s takes the credentials Lambda puts in its environment, without the rest of the SDK's default chain", (_name, fn) => {
     const code = readFileSync(bundlePath(fn), 'utf8');
 
@@ -341,6 +373,7 @@ describe('bundles', () => {
   it.each([
     ['event router', 'REJECTED_EVENTS_QUEUE_URL', router.function],
     ['delivery worker', 'DELIVERY_DLQ_URL', worker.function],
+    ['delivery worker', 'CREDENTIALS_KEY_ID', worker.function],
   ] as const)('%s refuses to start without %s', (_name, variable, fn) => {
     const { [variable]: _omitted, ...env } = deployedEnvironment(fn);
 

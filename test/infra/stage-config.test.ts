@@ -28,7 +28,7 @@ describe('stage config', () => {
       },
       deliveryQueue: { visibilityTimeoutSeconds: 180, maxReceiveCount: 10 },
       monitoring: { maxOldestMessageAgeSeconds: 900, minSuccessRatePercent: 95 },
-      emulator: { metricMathAlarms: true, sqsBatchActionGrants: false },
+      emulator: { metricMathAlarms: true, sqsBatchActionGrants: false, kmsEncryptionContextConditions: true },
     });
     expect(config.monitoring.alarmEmail).toBeUndefined();
   });

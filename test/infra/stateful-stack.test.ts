@@ -81,6 +81,19 @@ describe('subscriptions table', () => {
   });
 });
 
+describe('credentials key', () => {
+  it('is one customer managed KMS key, rotated yearly by KMS, retained like the table, with no hard-coded name', () => {
+    template.resourceCountIs('AWS::KMS::Key', 1);
+    template.resourceCountIs('AWS::KMS::Alias', 0);
+    template.hasResource('AWS::KMS::Key', {
+      Properties: { EnableKeyRotation: true, KeySpec: Match.absent() },
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+    template.hasOutput('CredentialsKeyArn', {});
+  });
+});
+
 describe('event bus and rule', () => {
   const rules = Object.values(template.findResources('AWS::Events::Rule'));
   const rule = rules[0]!.Properties;

@@ -5,6 +5,7 @@ import type { SQSEvent } from 'aws-lambda';
 import { DynamoDeliveryRepository } from '../../functions/adapters/dynamodb/delivery.repository.js';
 import { DynamoWebhookRepository } from '../../functions/adapters/dynamodb/webhook.repository.js';
 import { ulidIds } from '../../functions/handlers/wiring.js';
+import { createEmbeddedKms } from '../../local/embedded-kms.js';
 import { EmbeddedSqs } from '../../local/embedded-sqs/embedded-sqs.js';
 import { startTestTable } from '../support/dynamodb-store.js';
 import { sqsClientFor } from '../support/embedded-sqs-client.js';
@@ -20,6 +21,7 @@ let sqsServer: EmbeddedSqs;
 let sqs: SQSClient;
 let receiver: Server;
 let handler: (event: SQSEvent) => Promise<unknown>;
+let kms: Awaited<ReturnType<ReturnType<typeof createEmbeddedKms>['listen']>>;
 
 beforeAll(async () => {
   store = await startTestTable();
@@ -28,7 +30,11 @@ beforeAll(async () => {
   sqs = sqsClientFor(sqsServer);
   receiver = createServer((_request, response) => response.writeHead(503).end());
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  const credentialsKey = createEmbeddedKms({ region: 'us-east-1', account: '000000000000' });
+  kms = await credentialsKey.listen();
   Object.assign(process.env, {
+    KMS_ENDPOINT: kms.endpoint,
+    CREDENTIALS_KEY_ID: credentialsKey.keyArn,
     TABLE_NAME: store.tableName,
     AWS_REGION: 'us-east-1',
     DYNAMODB_ENDPOINT: store.endpoint,
@@ -52,6 +58,7 @@ afterAll(async () => {
   await sqsServer.stop();
   receiver.closeAllConnections();
   await new Promise((resolve) => receiver.close(resolve));
+  await kms.stop();
   await store.stop();
 });
 

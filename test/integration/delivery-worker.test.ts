@@ -30,6 +30,10 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { sqsClientFor } from '../support/embedded-sqs-client.js';
 import { eventually } from '../support/eventually.js';
 import { makeDelivery, makeWebhook } from '../support/records.js';
+import { sealCredentials } from '../../functions/domain/credentials.js';
+import type { CredentialsVault } from '../../functions/domain/ports.js';
+import { generateSecret } from '../../functions/domain/webhook.js';
+import { createTestVault } from '../support/credentials-vault.js';
 
 /**
  * Retry delays longer than SQS's 15-minute DelaySeconds, on a simulated clock shared by the worker and the
@@ -38,6 +42,7 @@ import { makeDelivery, makeWebhook } from '../support/records.js';
  */
 let now = Date.parse('2026-06-01T00:00:00.000Z');
 const clock = { now: () => new Date(now) };
+const vault = createTestVault();
 let store: Awaited<ReturnType<typeof startTestTable>>;
 let sqsServer: EmbeddedSqs;
 let sqs: SQSClient;
@@ -127,6 +132,8 @@ const newWorker = (options: {
   webhooks?: DynamoWebhookRepository;
   /** In place of real waits for a send slot. */
   sleep?: (ms: number) => Promise<void>;
+  /** In place of the vault over the embedded KMS. */
+  vault?: CredentialsVault;
 }) => {
   const sender = options.sender ?? createHttpSender({ allowPrivateDestinations: true, allowHttp: true });
   const jobs = new SqsDeliveryJobQueue(sqs, options.jobsQueueUrl, options.slowLane?.queueUrl);
@@ -137,6 +144,7 @@ const newWorker = (options: {
     ...(options.deliveries && { deliveries: options.deliveries }),
     ...(options.sleep && { sleep: options.sleep }),
     jobs,
+    vault: options.vault ?? vault,
     deadLetters: new SqsDeadLetterSink(sqs, options.deadLetterQueueUrl),
     sender,
     clock,
@@ -323,6 +331,7 @@ describe('endpoint health', () => {
     // Re-enabling through the API clears the reason and the failure run.
     const service = new WebhookService({
       webhooks: health.webhooks,
+      vault,
       destinations: { check: async () => undefined },
       clock,
       ids: ulidIds,
@@ -436,6 +445,27 @@ describe('two copies of one job (an event published twice, a message received tw
     expect(await worker.process(job)).toEqual({ kind: 'done' }); // the parked copy, when it surfaces
     expect(slowHits - before).toBe(1);
     await close();
+  });
+
+  it('sends nothing while the credentials cannot be opened (KMS unreachable), and gives the claim up for the next receive', async () => {
+    const { worker, webhooks, deliveries, webhook, job, key, close } = await setup();
+    const sealed = { ...webhook, credentials: await sealCredentials(vault, webhook, { secret: generateSecret() }), version: webhook.version + 1 };
+    await webhooks.update(sealed, webhook);
+    const unreachable = newWorker({
+      jobsQueueUrl: sqsServer.createQueue(uniqueName('no-kms')),
+      deadLetterQueueUrl: sqsServer.createQueue(uniqueName('no-kms-dlq')),
+      retries: [60],
+      vault: { seal: (plaintext, context) => vault.seal(plaintext, context), open: () => Promise.reject(new Error('KMS unreachable')) },
+    });
+    const before = slowHits;
+
+    await expect(unreachable.worker.process(job)).rejects.toThrow('KMS unreachable');
+    expect(slowHits - before).toBe(0);
+    expect(await worker.process(job)).toEqual({ kind: 'done' }); // not parked behind a claim nobody holds
+
+    expect(slowHits - before).toBe(1);
+    expect(await deliveries.get(key)).toMatchObject({ status: 'succeeded', attempts: [{ attempt: 1, statusCode: 204 }] });
+    await Promise.all([close(), unreachable.close()]);
   });
 
   it('makes the attempt once the claim of a worker that died mid-attempt has lapsed', async () => {
@@ -1151,7 +1181,7 @@ describe('the slow lane', () => {
     await lanes.worker.process(lanes.job);
     await lanes.webhooks.recordFailure(lanes.endpoint.tenantId, lanes.endpoint.id, clock.now().toISOString());
     await lanes.webhooks.openCircuit(lanes.endpoint.tenantId, lanes.endpoint.id, { openedAt: clock.now().toISOString(), probeAt: clock.now().toISOString(), coolOffSeconds: 30 });
-    const service = new WebhookService({ webhooks: lanes.webhooks, destinations: { check: async () => undefined }, clock, ids: ulidIds, secretOverlapSeconds: 86_400 });
+    const service = new WebhookService({ webhooks: lanes.webhooks, vault, destinations: { check: async () => undefined }, clock, ids: ulidIds, secretOverlapSeconds: 86_400 });
 
     await service.update(lanes.endpoint.tenantId, lanes.endpoint.id, { url: receiverUrl('/status/204') });
 
@@ -1318,6 +1348,7 @@ describe('a rate limit', () => {
       webhooks,
       deliveries,
       jobs,
+      vault,
       deadLetters: new SqsDeadLetterSink(queueClient, realTimeSqs.createQueue('rate-limited-dlq')),
       sender,
       clock: realClock,

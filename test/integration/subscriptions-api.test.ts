@@ -1,7 +1,10 @@
 import { apiRoutes } from '../../functions/contracts/api-routes.js';
 import { WebhookSecret } from '../../functions/contracts/webhook.schema.js';
+import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { apiClient, expectApiError } from '../support/api-client.js';
+import { eventually } from '../support/eventually.js';
 import { type RunningPlatform, startPlatformProcess } from '../support/local-platform-process.js';
+import { startWebhookReceiver } from '../support/webhook-receiver.js';
 
 /** Every route of the API over real HTTP, against `npm start`'s local platform. */
 const DEV_KEY = 'dev-key-read-write';
@@ -332,6 +335,71 @@ describe('POST /v1/webhooks/{id}/ping', () => {
   });
 });
 
+describe('endpoint authentication headers', () => {
+  const TOKEN = 'Bearer token-for-the-endpoint';
+
+  it('are sent with every delivery beside the signature, and shown by name only', async () => {
+    const receiver = await startWebhookReceiver();
+    try {
+      const created = await createWebhook({ url: receiver.url('/ok/headers'), headers: { Authorization: TOKEN, 'X-Api-Key': 'k-1' } });
+      expect(created.headerNames).toEqual(['Authorization', 'X-Api-Key']);
+      const shown = [created, (await call('GET', `/v1/webhooks/${created.id}`)).body, (await call('GET', '/v1/webhooks?limit=100')).body];
+      for (const body of shown) expect(JSON.stringify(body)).not.toMatch(/token-for-the-endpoint|k-1/);
+
+      await call('POST', `/v1/webhooks/${created.id}/ping`);
+      const arrived = (count: number) => async () => (receiver.at('/ok/headers').length >= count ? receiver.at('/ok/headers') : undefined);
+      const [ping] = await eventually(arrived(1), 20_000, 'the first ping');
+      expect(ping!.headers).toMatchObject({ authorization: TOKEN, 'x-api-key': 'k-1', 'content-type': 'application/json' });
+      const headers = Object.fromEntries(Object.entries(ping!.headers).map(([name, value]) => [name, String(value)]));
+      expect(new StandardWebhook(created.secret).verify(ping!.body, headers)).toMatchObject({ type: 'ping' });
+
+      const patched = await call('PATCH', `/v1/webhooks/${created.id}`, { body: { headers: { Authorization: 'Bearer rotated' } } });
+      expect(patched.status).toBe(200);
+      expect(patched.body.changes).toEqual({ headers: { from: ['Authorization', 'X-Api-Key'], to: ['Authorization'] } });
+      await call('POST', `/v1/webhooks/${created.id}/ping`);
+      const requests = await eventually(arrived(2), 20_000, 'the second ping');
+      expect(requests[1]!.headers.authorization).toBe('Bearer rotated');
+      expect(requests[1]!.headers).not.toHaveProperty('x-api-key');
+    } finally {
+      await receiver.stop();
+    }
+  });
+
+  it('refuse reserved and malformed names, more than 10, and bad values with 400, changing nothing', async () => {
+    const created = await createWebhook();
+    const cases: [Record<string, string>, string][] = [
+      [{ 'Webhook-Signature': 'forged' }, 'headers.Webhook-Signature'],
+      [{ 'content-type': 'text/plain' }, 'headers.content-type'],
+      [{ Host: 'evil.example.com' }, 'headers.Host'],
+      [{ 'X-Hub-Signature-256': 'sha256=0' }, 'headers.X-Hub-Signature-256'],
+      [{ 'Bad Name': 'x' }, 'headers.Bad Name'],
+      [{ 'X-Injected': 'a\r\nX-Evil: 1' }, 'headers.X-Injected'],
+      [Object.fromEntries(Array.from({ length: 11 }, (_, index) => [`X-H${index}`, 'v'])), 'headers'],
+      [{ Authorization: 'a', authorization: 'b' }, 'headers'],
+    ];
+    for (const [headers, path] of cases) {
+      const onCreate = await call('POST', '/v1/webhooks', { body: { url: uniqueUrl(), events: ['order.created'], headers } });
+      expectApiError(onCreate, 400, 'validation_failed');
+      expect(onCreate.body.error.details).toEqual(expect.arrayContaining([expect.objectContaining({ path })]));
+      const onPatch = await call('PATCH', `/v1/webhooks/${created.id}`, { body: { headers } });
+      expectApiError(onPatch, 400, 'validation_failed');
+    }
+    expect((await call('GET', `/v1/webhooks/${created.id}`)).body).not.toHaveProperty('headerNames');
+  });
+
+  it('replace credentials in URLs: a URL with userinfo is refused with 400 pointing to headers', async () => {
+    const created = await createWebhook();
+    for (const url of ['https://user:pass@receiver.example.com/hook', 'https://token@receiver.example.com/hook']) {
+      const onCreate = await call('POST', '/v1/webhooks', { body: { url, events: ['order.created'] } });
+      expectApiError(onCreate, 400, 'validation_failed');
+      expect(onCreate.body.error.details).toEqual([{ path: 'url', message: expect.stringContaining('`headers`') }]);
+      const onPatch = await call('PATCH', `/v1/webhooks/${created.id}`, { body: { url } });
+      expectApiError(onPatch, 400, 'validation_failed');
+    }
+    expect((await call('GET', `/v1/webhooks/${created.id}`)).body.url).toBe(created.url);
+  });
+});
+
 describe('GET /v1/event-types and /v1/openapi.json', () => {
   it('publishes the catalogue with JSON Schemas and examples', async () => {
     const response = await call('GET', '/v1/event-types', { key: KEYS.acmeRead });
@@ -341,6 +409,14 @@ describe('GET /v1/event-types and /v1/openapi.json', () => {
     expect(byName['invoice.paid']).toMatchObject({ subscribable: true, inUse: false });
     expect(byName['order.created'].schema).toMatchObject({ type: 'object', required: expect.arrayContaining(['orderId']) });
     expect(byName['order.created'].example).toMatchObject({ orderId: expect.any(String) });
+  });
+
+  it('says who publishes each type: the platform its ping and operational events, producers all the others', async () => {
+    const { data } = (await call('GET', '/v1/event-types', { key: KEYS.acmeRead })).body as { data: { name: string; publishedBy: string }[] };
+    const publishedBy = (publisher: string) => data.filter((eventType) => eventType.publishedBy === publisher).map((eventType) => eventType.name);
+    expect(publishedBy('platform').sort()).toEqual(['delivery.exhausted', 'ping', 'webhook.circuit_opened', 'webhook.disabled']);
+    expect(publishedBy('producers')).toEqual(expect.arrayContaining(['order.created', 'invoice.paid']));
+    expect(publishedBy('platform').length + publishedBy('producers').length).toBe(data.length);
   });
 
   it('serves the OpenAPI document without a key', async () => {

@@ -1,8 +1,12 @@
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { itemKeys } from '../../functions/adapters/dynamodb/table-design.js';
 import { DynamoWebhookRepository } from '../../functions/adapters/dynamodb/webhook.repository.js';
 import { StaleVersionError } from '../../functions/domain/errors.js';
 import type { WebhookRepository } from '../../functions/domain/ports.js';
+import { openCredentials } from '../../functions/domain/credentials.js';
 import { WebhookService } from '../../functions/domain/webhook.service.js';
 import { ulidIds } from '../../functions/handlers/wiring.js';
+import { createTestVault } from '../support/credentials-vault.js';
 import { startTestTable } from '../support/dynamodb-store.js';
 
 /**
@@ -16,6 +20,7 @@ let store: Awaited<ReturnType<typeof startTestTable>>;
 let stored: DynamoWebhookRepository;
 /** URLs the destination policy refuses from now on (as a host that came to resolve to a private address). */
 const refusedUrls = new Set<string>();
+const vault = createTestVault();
 
 beforeAll(async () => {
   store = await startTestTable();
@@ -48,6 +53,7 @@ const racedStore = (racedWrites: number, failWith?: Error) => {
 const serviceOver = (webhooks: WebhookRepository = stored) =>
   new WebhookService({
     webhooks,
+    vault,
     clock,
     ids: ulidIds,
     secretOverlapSeconds: OVERLAP_SECONDS,
@@ -64,7 +70,11 @@ const createWebhook = async () => {
   });
   return { tenantId, id: webhook.id, url: webhook.url, secret, webhook };
 };
-const read = async (webhook: { tenantId: string; id: string }) => (await stored.get(webhook.tenantId, webhook.id))!;
+/** The stored record, with its credentials opened. */
+const read = async (webhook: { tenantId: string; id: string }) => {
+  const record = (await stored.get(webhook.tenantId, webhook.id))!;
+  return { ...record, ...(await openCredentials(vault, record)) };
+};
 
 describe('create', () => {
   it('stores version 1, the events once each, and no property the caller did not give', async () => {
@@ -234,6 +244,116 @@ describe('update', () => {
     });
     expect(raced.writes()).toBe(1);
     expect(await read(webhook)).toMatchObject({ name: 'v2', description: 'competing write 1', version: 3 });
+  });
+});
+
+describe('credentials at rest', () => {
+  const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+  const TOKEN = 'Bearer s3cr3t-token-of-the-endpoint';
+  const rawItem = async (webhook: { tenantId: string; id: string }) =>
+    (await store.db.send(new GetCommand({ TableName: store.tableName, Key: itemKeys.webhook(webhook.tenantId, webhook.id), ConsistentRead: true })))
+      .Item!;
+
+  it('are sealed in the item: neither the secret nor a header value is in any attribute, the header names are', async () => {
+    const tenantId = `tenant-${(tenantSequence += 1)}`;
+    const { webhook } = await serviceOver().create(tenantId, {
+      url: 'https://receiver.example.com/sealed',
+      events: ['order.created'],
+      enabled: true,
+      secret: SECRET,
+      headers: { Authorization: TOKEN, 'X-Api-Key': 'key-of-the-endpoint' },
+    });
+
+    const item = await rawItem({ tenantId, id: webhook.id });
+    expect(item.credentials).toMatch(/^v1\.[\w-]+\.[\w-]+\.[\w-]+$/);
+    expect(item).not.toHaveProperty('secret');
+    expect(item).not.toHaveProperty('headers');
+    expect(item.headerNames).toEqual(['Authorization', 'X-Api-Key']);
+    const everything = JSON.stringify(item);
+    for (const plaintext of [SECRET, SECRET.slice(6), TOKEN, 's3cr3t', 'key-of-the-endpoint']) expect(everything).not.toContain(plaintext);
+    expect(await read({ tenantId, id: webhook.id })).toMatchObject({
+      secret: SECRET,
+      headers: { Authorization: TOKEN, 'X-Api-Key': 'key-of-the-endpoint' },
+    });
+    expect(await serviceOver().getSecret(tenantId, webhook.id)).toBe(SECRET);
+  });
+
+  it('open only for the webhook they were sealed for', async () => {
+    const first = await createWebhook();
+    const second = await createWebhook();
+    const { credentials } = await rawItem(first);
+    await store.db.send(
+      new UpdateCommand({
+        TableName: store.tableName,
+        Key: itemKeys.webhook(second.tenantId, second.id),
+        UpdateExpression: 'SET credentials = :moved',
+        ExpressionAttributeValues: { ':moved': credentials },
+      }),
+    );
+    await expect(serviceOver().getSecret(second.tenantId, second.id)).rejects.toThrow();
+    expect(await serviceOver().getSecret(first.tenantId, first.id)).toBe(first.secret);
+  });
+
+  it('in plaintext, as written before encryption, keep working and are sealed on the next write', async () => {
+    const tenantId = `tenant-${(tenantSequence += 1)}`;
+    const id = ulidIds.webhookId();
+    const previous = { secret: 'whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oDAAAA', expiresAt: new Date(now + 3_600_000).toISOString() };
+    const at = new Date(now).toISOString();
+    await store.db.send(
+      new PutCommand({
+        TableName: store.tableName,
+        Item: {
+          ...itemKeys.webhook(tenantId, id),
+          tenantId,
+          id,
+          name: 'legacy',
+          url: 'https://receiver.example.com/legacy',
+          events: ['order.created'],
+          enabled: true,
+          secret: SECRET,
+          previousSecrets: [previous],
+          version: 1,
+          createdAt: at,
+          updatedAt: at,
+        },
+      }),
+    );
+    expect(await serviceOver().getSecret(tenantId, id)).toBe(SECRET);
+    expect((await serviceOver().get(tenantId, id)).value).not.toHaveProperty('secret');
+
+    const { value } = await serviceOver().update(tenantId, id, { description: 'touched' });
+    expect(value.changes).toEqual({ description: { from: null, to: 'touched' } });
+    const item = await rawItem({ tenantId, id });
+    expect(item).not.toHaveProperty('secret');
+    expect(item).not.toHaveProperty('previousSecrets');
+    expect(JSON.stringify(item)).not.toContain(SECRET);
+    expect(await read({ tenantId, id })).toMatchObject({ secret: SECRET, previousSecrets: [previous], description: 'touched', version: 2 });
+  });
+
+  it('keep the headers write-only: PATCH replaces them all, null removes them, the changes name them only', async () => {
+    const { tenantId, id } = await createWebhook();
+    const service = serviceOver();
+
+    const added = await service.update(tenantId, id, { headers: { Authorization: TOKEN } });
+    expect(added.value.changes).toEqual({ headers: { from: null, to: ['Authorization'] } });
+    expect(added.value.webhook.headerNames).toEqual(['Authorization']);
+    expect(JSON.stringify(added.value)).not.toContain(TOKEN);
+
+    const replaced = await service.update(tenantId, id, { headers: { Authorization: 'Bearer next', 'X-Tenant': 'acme' } });
+    expect(replaced.value.changes).toEqual({ headers: { from: ['Authorization'], to: ['Authorization', 'X-Tenant'] } });
+    expect((await read({ tenantId, id })).headers).toEqual({ Authorization: 'Bearer next', 'X-Tenant': 'acme' });
+
+    const same = await service.update(tenantId, id, { headers: { Authorization: 'Bearer next', 'X-Tenant': 'acme' } });
+    expect(same.value.changes).toEqual({});
+    expect(same.version).toBe(replaced.version);
+
+    const removed = await service.update(tenantId, id, { headers: null });
+    expect(removed.value.changes).toEqual({ headers: { from: ['Authorization', 'X-Tenant'], to: null } });
+    expect(removed.value.webhook).not.toHaveProperty('headerNames');
+    const record = await read({ tenantId, id });
+    expect(record).not.toHaveProperty('headers');
+    expect(record).not.toHaveProperty('headerNames');
+    expect(record.secret).toBeDefined();
   });
 });
 

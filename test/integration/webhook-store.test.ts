@@ -38,7 +38,7 @@ const webhook = (overrides: Partial<WebhookRecord> = {}): WebhookRecord => {
     url: `https://example.com/hooks/${sequence}`,
     events: ['order.created'],
     enabled: true,
-    secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+    credentials: { sealed: 'v1.sealed-by-the-service' },
     version: 1,
     createdAt: clock.now().toISOString(),
     updatedAt: clock.now().toISOString(),

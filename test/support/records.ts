@@ -4,7 +4,10 @@ import type { DeliveryJobQueue, DeliveryRecord, DeliveryRepository } from '../..
 import { generateSecret, type WebhookRecord } from '../../functions/domain/webhook.js';
 import { ulidIds } from '../../functions/handlers/wiring.js';
 
-/** An enabled webhook as stored, created at `now`, named after its URL's host unless `name` is given. */
+/**
+ * An enabled webhook as stored, created at `now`, named after its URL's host unless `name` is given. Its credentials
+ * are in plaintext, as in a record written before encryption (they open without a key).
+ */
 export const makeWebhook = (
   tenantId: string,
   url: string,
@@ -18,7 +21,7 @@ export const makeWebhook = (
     url,
     events: [...(options.events ?? ['order.created'])],
     enabled: true,
-    secret: generateSecret(),
+    credentials: { plaintext: { secret: generateSecret() } },
     version: 1,
     createdAt: at,
     updatedAt: at,

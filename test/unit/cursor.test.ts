@@ -1,3 +1,4 @@
+import { CURSOR_PATTERN } from '../../functions/contracts/common.schema.js';
 import { decodeCursor, encodeCursor } from '../../functions/domain/cursor.js';
 import { ValidationError } from '../../functions/domain/errors.js';
 
@@ -8,27 +9,43 @@ describe('list cursors', () => {
     const cursor = encodeCursor('wh_01JD3ZQ8Y5W9N6V7K2M4P0R8ST');
 
     expect(cursor).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(cursor).toMatch(CURSOR_PATTERN);
     expect(cursor).not.toContain('wh_');
-    expect(decodeCursor(cursor)).toBe('wh_01JD3ZQ8Y5W9N6V7K2M4P0R8ST');
+    expect(decodeCursor(cursor, 'wh_')).toBe('wh_01JD3ZQ8Y5W9N6V7K2M4P0R8ST');
+    expect(decodeCursor(encodeCursor('dlv_7ZZZZZZZZZZZZZZZZZZZZZZZZZ'), 'dlv_')).toBe('dlv_7ZZZZZZZZZZZZZZZZZZZZZZZZZ');
+    expect(decodeCursor(encodeCursor('dlv_00000000000000000000000000'), 'dlv_')).toBe('dlv_00000000000000000000000000');
+  });
+
+  it('decode every string the OpenAPI document allows (its pattern is the whole rule) to an id', () => {
+    for (const cursor of ['AAAAAAAAAAAAAAAAAAAAAA', '_____________________w', 'abcdefghijklmnopqrstuQ', '0123456789-_ABCDEFGHIg']) {
+      const id = decodeCursor(cursor, 'wh_');
+      expect(id).toMatch(/^wh_[0-7][0-9A-HJKMNP-TV-Z]{25}$/);
+      expect(encodeCursor(id)).toBe(cursor);
+    }
   });
 
   it.each([
-    ['not base64url JSON', 'not-a-cursor'],
-    ['JSON null', encoded(null)],
-    ['a JSON number', encoded(42)],
-    ['a JSON string', encoded('wh_1')],
-    ['an object without "after"', encoded({ before: 'wh_1' })],
-    ['an "after" that is not a string', encoded({ after: 7 })],
-    ['an "after" that is null', encoded({ after: null })],
+    ['not base64url of 16 bytes', 'not-a-cursor'],
+    ['base64url JSON (the former format)', encoded({ after: 'wh_01JD3ZQ8Y5W9N6V7K2M4P0R8ST' })],
+    ['one character short', 'AAAAAAAAAAAAAAAAAAAAA'],
+    ['one character long', 'AAAAAAAAAAAAAAAAAAAAAAA'],
+    ['padded', 'AAAAAAAAAAAAAAAAAAAAAA=='],
+    ['trailing bits set (not canonical)', 'AAAAAAAAAAAAAAAAAAAAAB'],
+    ['base64, not base64url', 'AAAAAAAAAAAAAAAAAAAA+A'],
   ])('refuses %s with a validation error on `cursor`', (_what, cursor) => {
     let refusal: unknown;
     try {
-      decodeCursor(cursor);
+      decodeCursor(cursor, 'wh_');
     } catch (error) {
       refusal = error;
     }
 
     expect(refusal).toBeInstanceOf(ValidationError);
     expect((refusal as ValidationError).details).toEqual([{ path: 'cursor', message: 'is not a cursor returned by this API' }]);
+  });
+
+  it('are only made of ULID ids', () => {
+    expect(() => encodeCursor('wh_1')).toThrow('not a ULID');
+    expect(() => encodeCursor('wh_8ZZZZZZZZZZZZZZZZZZZZZZZZZ')).toThrow('not a ULID');
   });
 });

@@ -10,7 +10,7 @@ const stored: WebhookRecord = {
   url: 'https://receiver.example.com/hooks',
   events: ['order.created'],
   enabled: true,
-  secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+  credentials: { sealed: 'v1.key.iv.sealed' },
   version: 3,
   createdAt: at('10:00:00'),
   updatedAt: at('11:00:00'),
@@ -18,9 +18,16 @@ const stored: WebhookRecord = {
 const view = { id: stored.id, name: 'orders', url: stored.url, events: ['order.created'], enabled: true, createdAt: stored.createdAt, updatedAt: stored.updatedAt };
 
 describe('the API view of a webhook', () => {
-  it('shows a healthy webhook without any property it does not have, and never its secrets', () => {
-    expect(toWebhookView({ ...stored, previousSecrets: [{ secret: 'whsec_old', expiresAt: at('13:00:00') }] })).toEqual({
+  it('shows a healthy webhook without any property it does not have, and never its credentials', () => {
+    const legacy = { plaintext: { secret: 'whsec_new', previousSecrets: [{ secret: 'whsec_old', expiresAt: at('13:00:00') }] } };
+    expect(toWebhookView({ ...stored, credentials: legacy })).toEqual({ ...view, health: { state: 'healthy' } });
+    expect(toWebhookView(stored)).toEqual({ ...view, health: { state: 'healthy' } });
+  });
+
+  it('shows the names of the endpoint\'s headers, never their values', () => {
+    expect(toWebhookView({ ...stored, headerNames: ['Authorization', 'X-Api-Key'] })).toEqual({
       ...view,
+      headerNames: ['Authorization', 'X-Api-Key'],
       health: { state: 'healthy' },
     });
   });

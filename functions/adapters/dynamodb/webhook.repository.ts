@@ -12,7 +12,13 @@ import {
 import DataLoader from 'dataloader';
 import { ConflictError, type ErrorDetail, StaleVersionError } from '../../domain/errors.js';
 import type { Clock, WebhookPage, WebhookRepository } from '../../domain/ports.js';
-import { type Circuit, subscriptionPairs, type WebhookRecord } from '../../domain/webhook.js';
+import {
+  type Circuit,
+  type StoredCredentials,
+  subscriptionPairs,
+  type WebhookCredentials,
+  type WebhookRecord,
+} from '../../domain/webhook.js';
 import { isConditionalCheckFailed } from './document-client.js';
 import { itemKeys, WEBHOOK_SK_PREFIX } from './table-design.js';
 
@@ -460,7 +466,19 @@ const toError = (reason: unknown): Error => (reason instanceof Error ? reason : 
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-const toItem = (webhook: WebhookRecord) => ({ ...itemKeys.webhook(webhook.tenantId, webhook.id), ...webhook });
+/**
+ * The webhook's item: its attributes, and its credentials as one `credentials` attribute holding the sealed value.
+ * A record read from an item written before credentials were encrypted holds them in plaintext, as the attributes
+ * `secret` and `previousSecrets`; an update that seals them removes those.
+ */
+const toItem = (webhook: WebhookRecord): Record<string, unknown> => {
+  const { credentials, ...attributes } = webhook;
+  return {
+    ...itemKeys.webhook(webhook.tenantId, webhook.id),
+    ...attributes,
+    ...('sealed' in credentials ? { credentials: credentials.sealed } : credentials.plaintext),
+  };
+};
 
 /**
  * The update from `previous` to `next`, conditional on `previous`'s version: only the attributes that differ are set
@@ -469,8 +487,8 @@ const toItem = (webhook: WebhookRecord) => ({ ...itemKeys.webhook(webhook.tenant
  * it read.
  */
 const changesOf = (previous: WebhookRecord, next: WebhookRecord) => {
-  const before: Record<string, unknown> = { ...previous };
-  const after: Record<string, unknown> = { ...next };
+  const before = toItem(previous);
+  const after = toItem(next);
   const names: Record<string, string> = {};
   const values: Record<string, unknown> = { ':version': previous.version };
   const set: string[] = [];
@@ -495,6 +513,10 @@ const changesOf = (previous: WebhookRecord, next: WebhookRecord) => {
 };
 
 const fromItem = (item: Record<string, unknown>): WebhookRecord => {
-  const { pk: _pk, sk: _sk, ...record } = item;
-  return record as unknown as WebhookRecord;
+  const { pk: _pk, sk: _sk, credentials, secret, previousSecrets, ...attributes } = item;
+  const stored: StoredCredentials =
+    typeof credentials === 'string'
+      ? { sealed: credentials }
+      : { plaintext: { secret, ...(previousSecrets !== undefined && { previousSecrets }) } as WebhookCredentials };
+  return { ...attributes, credentials: stored } as unknown as WebhookRecord;
 };

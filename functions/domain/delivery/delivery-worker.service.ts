@@ -1,5 +1,6 @@
 import type { DeliveryAttempt, DeliveryJob } from '../../contracts/delivery.schema.js';
-import type { Clock, WebhookRepository } from '../ports.js';
+import type { Clock, CredentialsVault, WebhookRepository } from '../ports.js';
+import { openCredentials } from '../credentials.js';
 import {
   deliveryExhaustedEventType,
   findEventType,
@@ -136,6 +137,8 @@ export class DeliveryWorker {
       readonly jobs: DeliveryJobQueue;
       readonly deadLetters: DeadLetterSink;
       readonly sender: WebhookSender;
+      /** Opens the webhook's signing secrets and header values for each attempt. */
+      readonly vault: CredentialsVault;
       readonly clock: Clock;
       readonly retryPolicy: RetryPolicy;
       /** How long a worker holds the attempt it is making; see attemptClaimSeconds. */
@@ -238,6 +241,12 @@ export class DeliveryWorker {
         return this.queueForSlot(job, webhook, sendAt, now);
       }
     }
+    // Credentials that cannot be opened (the key service unreachable) fail the job before anything is sent, and the
+    // claim is given up so that the message's next receive can make the attempt.
+    const credentials = await openCredentials(this.deps.vault, webhook).catch(async (error: unknown) => {
+      await this.deps.deliveries.releaseClaim(key, job.attempt);
+      throw error;
+    });
     const body = JSON.stringify(job.event);
     const timestampSeconds = Math.floor(now.getTime() / 1000);
     // The shared lane's requests have a deadline; the slow lane's wait for the sender's timeout.
@@ -264,14 +273,18 @@ export class DeliveryWorker {
       body,
       ...(deadlineMs !== undefined && { deadlineMs }),
       ...(cutOff && { cutOff: cutOff.signal }),
-      headers: deliveryHeaders({
-        secrets: signingSecrets(webhook, now),
-        eventId: job.event.id,
-        deliveryId: job.deliveryId,
-        attempt: job.attempt,
-        timestampSeconds,
-        body,
-      }),
+      // The endpoint's own headers cannot name the platform's (the API refuses them); the platform's win regardless.
+      headers: {
+        ...credentials.headers,
+        ...deliveryHeaders({
+          secrets: signingSecrets(credentials, now),
+          eventId: job.event.id,
+          deliveryId: job.deliveryId,
+          attempt: job.attempt,
+          timestampSeconds,
+          body,
+        }),
+      },
     });
     clearTimeout(stallTimer);
     await marking;

@@ -50,7 +50,7 @@ export class DeliveryService {
     await this.requireWebhook(tenantId, webhookId);
     const page = await this.deps.deliveries.list(tenantId, webhookId, {
       limit: query.limit,
-      ...(query.cursor !== undefined && { afterId: decodeCursor(query.cursor) }),
+      ...(query.cursor !== undefined && { afterId: decodeCursor(query.cursor, 'dlv_') }),
       ...(query.status !== undefined && { status: query.status }),
     });
     return {

@@ -49,10 +49,19 @@ export const errorResult = (
 
 /** `events[0]`-style paths, one detail per issue. */
 export const zodIssueDetails = (error: z.ZodError, root?: string): ErrorDetail[] =>
-  error.issues.map((issue) => ({
-    path: formatPath(root === undefined ? issue.path : [root, ...issue.path]),
-    message: issue.message,
-  }));
+  issueDetails(error.issues, root === undefined ? [] : [root]);
+
+const issueDetails = (issues: readonly z.core.$ZodIssue[], prefix: readonly PropertyKey[]): ErrorDetail[] =>
+  issues.flatMap((issue) => {
+    const at = [...prefix, ...issue.path];
+    const path = formatPath(at);
+    // A record's key failing its schema: say why, not only that the key is invalid.
+    if (issue.code === 'invalid_key') return issue.issues.map((inner) => ({ path, message: `name ${inner.message}` }));
+    // A removable field (`value | "" | null`) with a bad value: what is wrong with the value, not "Invalid input".
+    const [value] = issue.code === 'invalid_union' ? issue.errors : [];
+    if (value && value.length > 0) return issueDetails(value, at);
+    return [{ path, message: issue.message }];
+  });
 
 const formatPath = (path: readonly PropertyKey[]): string =>
   path.reduce<string>((acc, segment) => {

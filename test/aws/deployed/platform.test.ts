@@ -24,9 +24,12 @@ import {
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { verify as verifyHubSignature } from '@octokit/webhooks-methods';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { Agent, fetch } from 'undici';
+import { createDocumentClient } from '../../../functions/adapters/dynamodb/document-client.js';
+import { itemKeys } from '../../../functions/adapters/dynamodb/table-design.js';
 import { runAdminCli } from '../../support/admin-cli.js';
 import { eventually } from '../../support/eventually.js';
 import { type ReceivedRequest, startWebhookReceiver, type WebhookReceiver } from '../../support/webhook-receiver.js';
@@ -61,6 +64,7 @@ const cloudFormation = new CloudFormationClient(clientConfig);
 const events = new EventBridgeClient(clientConfig);
 const sqs = new SQSClient(clientConfig);
 const cloudWatch = new CloudWatchClient(clientConfig);
+const dynamodb = createDocumentClient(clientConfig);
 
 const outputsOf = async (stack: string): Promise<Record<string, string>> => {
   const { Stacks = [] } = await cloudFormation.send(new DescribeStacksCommand({ StackName: `${stackPrefix}-${stack}` }));
@@ -97,7 +101,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await receiver?.stop();
-  for (const client of [cloudFormation, events, sqs, cloudWatch]) client.destroy();
+  for (const client of [cloudFormation, events, sqs, cloudWatch, dynamodb]) client.destroy();
   await apiGateway.close();
 });
 
@@ -235,15 +239,23 @@ describe('the API through API Gateway and its Lambda authorizer', () => {
     expect(await api('GET', `/v1/webhooks/${id}`)).toMatchObject({ status: 404, body: { error: { code: 'not_found' } } });
   });
 
-  it('delivers a ping through the deployed pipeline, signed', async () => {
-    const webhook = await createWebhook('/ok/ping', 'ping');
+  it('delivers a ping through the deployed pipeline, signed, with the endpoint\'s headers sealed under the deployed key', async () => {
+    const token = 'Bearer deployed-endpoint-token';
+    const webhook = await createWebhook('/ok/ping', 'ping', { headers: { Authorization: token } });
 
     const ping = await api('POST', `/v1/webhooks/${webhook.id}/ping`);
 
     expect(ping).toMatchObject({ status: 202, body: { status: 'queued', deliveryId: expect.any(String) } });
     const [request] = await receivedAt('/ok/ping', 'the ping at the receiver');
     expect(JSON.parse(request!.body)).toMatchObject({ type: 'ping', data: { webhookId: webhook.id } });
+    expect(request!.headers.authorization).toBe(token);
     await expectVerified(request!, webhook.secret);
+    const { Item } = await dynamodb.send(
+      new GetCommand({ TableName: stateful.TableName!, Key: itemKeys.webhook(TENANT, webhook.id), ConsistentRead: true }),
+    );
+    expect(Item?.credentials).toMatch(/^v1\./);
+    expect(JSON.stringify(Item)).not.toContain(webhook.secret.slice('whsec_'.length));
+    expect(JSON.stringify(Item)).not.toContain('deployed-endpoint-token');
   });
 });
 

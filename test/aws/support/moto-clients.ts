@@ -2,6 +2,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { KMSClient } from '@aws-sdk/client-kms';
 import {
   CreateQueueCommand,
   DeleteMessageBatchCommand,
@@ -29,6 +30,9 @@ export { motoEndpoint };
 /** `useQueueUrlAsEndpoint: false`: requests go to moto even where a queue URL names another host. */
 export const motoSqsClient = (): SQSClient =>
   new SQSClient({ region: MOTO_REGION, endpoint: motoEndpoint(), credentials: DUMMY_CREDENTIALS, useQueueUrlAsEndpoint: false });
+
+export const motoKmsClient = (): KMSClient =>
+  new KMSClient({ region: MOTO_REGION, endpoint: motoEndpoint(), credentials: DUMMY_CREDENTIALS });
 
 export const motoEventBridgeClient = (): EventBridgeClient =>
   new EventBridgeClient({ region: MOTO_REGION, endpoint: motoEndpoint(), credentials: DUMMY_CREDENTIALS });

@@ -39,6 +39,8 @@ const importEnvironment = (): Record<string, string> => ({
   REJECTED_EVENTS_QUEUE_URL: 'http://127.0.0.1:9/000000000000/rejected-events',
   DYNAMODB_ENDPOINT: 'http://127.0.0.1:9',
   SQS_ENDPOINT: 'http://127.0.0.1:9',
+  KMS_ENDPOINT: 'http://127.0.0.1:9',
+  CREDENTIALS_KEY_ID: 'arn:aws:kms:us-east-1:000000000000:key/bench',
 });
 
 interface ProbeResult {

@@ -21,6 +21,7 @@ import { USER_AGENT } from '../../../functions/domain/delivery/signing.js';
 import { createLogger } from '../../../functions/handlers/logger.js';
 import { parkOnSourceQueue, processSqsBatch, routeSqsBatch } from '../../../functions/handlers/sqs-batch.js';
 import { systemClock } from '../../../functions/handlers/wiring.js';
+import { createTestVault } from '../../support/credentials-vault.js';
 
 type Handler = (event: SQSEvent) => Promise<SQSBatchResponse>;
 
@@ -69,6 +70,7 @@ export const assembleWorker = (deps: { db: DynamoDBDocumentClient; sqs: SQSClien
     webhooks,
     deliveries,
     jobs,
+    vault: createTestVault(),
     deadLetters: new SqsDeadLetterSink(deps.sqs, deps.queueUrls.deliveryDeadLetters),
     sender: createHttpSender({
       connectTimeoutMs: 5000,

@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createTableIfMissing } from '../../../functions/adapters/dynamodb/create-table.js';
 import { startEmbeddedDynamoDb } from '../../../local/embedded-dynamodb.js';
+import { createEmbeddedKms } from '../../../local/embedded-kms.js';
 import { EmbeddedSqs } from '../../../local/embedded-sqs/embedded-sqs.js';
 
 export const BENCH_REGION = 'us-east-1';
@@ -10,6 +11,9 @@ export const BENCH_CREDENTIALS = { accessKeyId: 'bench', secretAccessKey: 'bench
 export interface StorageEndpoints {
   readonly dynamoDbEndpoint: string;
   readonly sqsEndpoint: string;
+  readonly kmsEndpoint: string;
+  /** The key sealing webhook credentials, as the stateful stack's. */
+  readonly credentialsKeyId: string;
   readonly tableName: string;
   readonly queueUrls: {
     readonly events: string;
@@ -21,13 +25,16 @@ export interface StorageEndpoints {
 }
 
 /**
- * The embedded services of local mode, in memory: dynalite (DynamoDB API) with the platform's table, and the
- * embedded SQS with the pipeline's queues, configured like `local/platform.ts` configures them.
+ * The embedded services of local mode, in memory: dynalite (DynamoDB API) with the platform's table, the embedded
+ * SQS with the pipeline's queues and the embedded KMS with its key, configured like `local/platform.ts` configures
+ * them.
  */
 export const startStorage = async (): Promise<StorageEndpoints & { stop(): Promise<void> }> => {
   const dynamo = await startEmbeddedDynamoDb();
   const sqs = new EmbeddedSqs({ region: BENCH_REGION });
   await sqs.start();
+  const kms = createEmbeddedKms({ region: BENCH_REGION, account: '000000000000' });
+  const kmsListener = await kms.listen();
   const client = new DynamoDBClient({ region: BENCH_REGION, endpoint: dynamo.endpoint, credentials: BENCH_CREDENTIALS });
   await createTableIfMissing(client, BENCH_TABLE);
   client.destroy();
@@ -52,11 +59,14 @@ export const startStorage = async (): Promise<StorageEndpoints & { stop(): Promi
   return {
     dynamoDbEndpoint: dynamo.endpoint,
     sqsEndpoint: sqs.endpoint,
+    kmsEndpoint: kmsListener.endpoint,
+    credentialsKeyId: kms.keyArn,
     tableName: BENCH_TABLE,
     queueUrls,
     stop: async () => {
       await sqs.stop();
       await dynamo.stop();
+      await kmsListener.stop();
     },
   };
 };
@@ -72,6 +82,8 @@ export const functionEnvironment = (storage: StorageEndpoints): Record<string, s
   AWS_SECRET_ACCESS_KEY: BENCH_CREDENTIALS.secretAccessKey,
   DYNAMODB_ENDPOINT: storage.dynamoDbEndpoint,
   SQS_ENDPOINT: storage.sqsEndpoint,
+  KMS_ENDPOINT: storage.kmsEndpoint,
+  CREDENTIALS_KEY_ID: storage.credentialsKeyId,
   DELIVERY_QUEUE_URL: storage.queueUrls.deliveries,
   SLOW_LANE_QUEUE_URL: storage.queueUrls.slowLaneDeliveries,
   DELIVERY_DLQ_URL: storage.queueUrls.deliveryDeadLetters,

@@ -1,21 +1,26 @@
+import { KMSClient } from '@aws-sdk/client-kms';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createDocumentClient } from '../../../functions/adapters/dynamodb/document-client.js';
 import { itemKeys } from '../../../functions/adapters/dynamodb/table-design.js';
 import { DynamoWebhookRepository } from '../../../functions/adapters/dynamodb/webhook.repository.js';
 import { createHttpSender } from '../../../functions/adapters/http/http-sender.js';
+import { EnvelopeVault } from '../../../functions/adapters/kms/envelope-vault.js';
+import { KmsDataKeys } from '../../../functions/adapters/kms/kms-data-keys.js';
 import { EmfDeliveryMetrics } from '../../../functions/adapters/metrics/emf-delivery-metrics.js';
 import { DeliveryJob } from '../../../functions/contracts/delivery.schema.js';
 import { attemptClaimSeconds, DEFAULT_CIRCUIT_BREAKER_POLICY, DeliveryWorker } from '../../../functions/domain/delivery/delivery-worker.service.js';
 import type { DeliveryKey, DeliveryRecord, DeliveryRepository } from '../../../functions/domain/delivery/delivery.ports.js';
 import { DEFAULT_RETRY_POLICY } from '../../../functions/domain/delivery/retry-policy.js';
 import { USER_AGENT } from '../../../functions/domain/delivery/signing.js';
-import type { WebhookRecord } from '../../../functions/domain/webhook.js';
+import { sealCredentials } from '../../../functions/domain/credentials.js';
+import { generateSecret, type WebhookRecord } from '../../../functions/domain/webhook.js';
 import { createLogger } from '../../../functions/handlers/logger.js';
 import { processSqsBatch } from '../../../functions/handlers/sqs-batch.js';
 import { systemClock } from '../../../functions/handlers/wiring.js';
 import { serveParent } from '../lib/child.js';
 import { batchesOf, countLogOutput, makeEvent, sqsRecord } from '../lib/fixtures.js';
+import { createTestVault } from '../../support/credentials-vault.js';
 import { makeDelivery, makeWebhook } from '../../support/records.js';
 import { cpuMs, latencySummary, round } from '../lib/stats.js';
 import { BENCH_CREDENTIALS, BENCH_REGION, functionEnvironment, startStorage } from '../lib/storage.js';
@@ -44,7 +49,15 @@ const QUEUE_ARN = 'arn:aws:sqs:us-east-1:000000000000:deliveries';
 const setupHandler = async (bundle: string, sinkUrl: string, webhookCount: number) => {
   const db = createDocumentClient({ region: BENCH_REGION, endpoint: process.env.DYNAMODB_ENDPOINT!, credentials: BENCH_CREDENTIALS });
   const repository = new DynamoWebhookRepository(db, process.env.TABLE_NAME!, systemClock);
-  webhooks = Array.from({ length: webhookCount }, (_, index) => makeWebhook(`bench-${process.pid}`, `${sinkUrl}/hook/${index}`));
+  // Sealed as the write API seals them, under the storage's KMS key: each attempt opens them as on AWS.
+  const kms = new KMSClient({ region: BENCH_REGION, endpoint: process.env.KMS_ENDPOINT!, credentials: BENCH_CREDENTIALS });
+  const vault = new EnvelopeVault(new KmsDataKeys(kms, process.env.CREDENTIALS_KEY_ID!), systemClock);
+  webhooks = await Promise.all(
+    Array.from({ length: webhookCount }, async (_, index) => {
+      const webhook = makeWebhook(`bench-${process.pid}`, `${sinkUrl}/hook/${index}`);
+      return { ...webhook, credentials: await sealCredentials(vault, webhook, { secret: generateSecret() }) };
+    }),
+  );
   for (const webhook of webhooks) await repository.create(webhook);
   handler = ((await import(bundle)) as { handler: Handler }).handler;
 };
@@ -111,6 +124,7 @@ const setupMemory = (sinkUrl: string, webhookCount: number) => {
     },
     deliveries,
     jobs: { enqueue: async () => undefined },
+    vault: createTestVault(),
     deadLetters: { deadLetter: async () => undefined },
     sender: createHttpSender({
       connectTimeoutMs: 5000,

@@ -8,6 +8,8 @@ serveParent({
   endpoints: () => ({
     dynamoDbEndpoint: storage.dynamoDbEndpoint,
     sqsEndpoint: storage.sqsEndpoint,
+    kmsEndpoint: storage.kmsEndpoint,
+    credentialsKeyId: storage.credentialsKeyId,
     tableName: storage.tableName,
     queueUrls: storage.queueUrls,
   }),
