@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { EmbeddedService, ServiceResponse } from './in-process-transport.js';
+import { isJsonObject } from './put-events.js';
 
 /** The key's identity and material, as the key file holds them (JSON). */
 interface KeyMaterial {
@@ -29,7 +30,7 @@ export const createEmbeddedKms = (options: { keyFile?: string; region: string; a
   const material = Buffer.from(key.material, 'base64');
   const keyArn = `arn:aws:kms:${options.region}:${options.account}:key/${key.keyId}`;
   const additionalData = (context: unknown) =>
-    Buffer.from(`${key.keyId}\n${JSON.stringify(Object.entries(isStringMap(context) ? context : {}).sort())}`, 'utf8');
+    Buffer.from(`${key.keyId}\n${JSON.stringify(Object.entries(context ?? {}).sort())}`, 'utf8');
 
   const sameKey = (keyId: unknown) => keyId === undefined || keyId === key.keyId || keyId === keyArn;
 
@@ -78,7 +79,11 @@ export const createEmbeddedKms = (options: { keyFile?: string; region: string; a
     } catch {
       return kmsError('SerializationException', 'The request body is not JSON');
     }
-    return isObject(input) ? operation(input) : kmsError('SerializationException', 'The request body is not a JSON object');
+    if (!isJsonObject(input)) return kmsError('SerializationException', 'The request body is not a JSON object');
+    if (input.EncryptionContext !== undefined && !isStringMap(input.EncryptionContext)) {
+      return kmsError('SerializationException', 'EncryptionContext must map strings to strings');
+    }
+    return operation(input);
   };
 
   const listen = async () => {
@@ -88,9 +93,9 @@ export const createEmbeddedKms = (options: { keyFile?: string; region: string; a
       request.on('end', () => {
         const headers = Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name, String(value)]));
         const body = Buffer.concat(chunks).toString('utf8');
-        void service({ method: request.method ?? 'POST', url: request.url ?? '/', headers, body, signal: new AbortController().signal }).then(
-          (answer) => response.writeHead(answer.status, answer.headers).end(answer.body),
-        );
+        void service({ method: request.method ?? 'POST', url: request.url ?? '/', headers, body, signal: new AbortController().signal })
+          .catch((): ServiceResponse => kmsError('KMSInternalException', 'The embedded KMS failed on this request'))
+          .then((answer) => response.writeHead(answer.status, answer.headers).end(answer.body));
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -118,11 +123,8 @@ const loadOrCreateKeyFile = (path: string): KeyMaterial => {
   return key as KeyMaterial;
 };
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
 const isStringMap = (value: unknown): value is Record<string, string> =>
-  isObject(value) && Object.values(value).every((entry) => typeof entry === 'string');
+  isJsonObject(value) && Object.values(value).every((entry) => typeof entry === 'string');
 
 const kmsAnswer = (body: unknown): ServiceResponse => ({
   status: 200,

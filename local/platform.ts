@@ -313,9 +313,10 @@ const serve = async (
   if (body === undefined) return send(response, errorResult(413, 'payload_too_large', 'Request body too large', []));
   const url = new URL(request.url ?? '/', 'http://local');
   const method = request.method ?? 'GET';
-  // A request of AWS's JSON protocol names its operation in X-Amz-Target: it is EventBridge's, never the API's.
+  // A request of AWS's JSON protocol to the root names its operation in X-Amz-Target: it is EventBridge's; the API's
+  // routes are all under /v1.
   const target = request.headers['x-amz-target'];
-  if (method === 'POST' && typeof target === 'string') {
+  if (method === 'POST' && url.pathname === '/' && typeof target === 'string') {
     const result = await eventBridge({ target, contentType: request.headers['content-type'], body });
     return send(response, {
       statusCode: result.status,

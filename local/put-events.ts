@@ -187,7 +187,7 @@ const entrySize = (entry: PutEventsEntry): number =>
     0,
   );
 
-const isJsonObject = (value: unknown): value is Record<string, unknown> =>
+export const isJsonObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
 const validateEntry = (entry: PutEventsEntry): EntryResult | undefined => {

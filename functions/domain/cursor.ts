@@ -1,7 +1,7 @@
 import { CURSOR_PATTERN } from '../contracts/common.schema.js';
+import { CROCKFORD } from './delivery/delivery-id.js';
 import { ValidationError } from './errors.js';
 
-const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 const ULID_LENGTH = 26;
 
 /**

@@ -46,6 +46,7 @@ export class WebhookService {
     const now = this.deps.clock.now().toISOString();
     const identity = { tenantId, id: this.deps.ids.webhookId() };
     const secret = input.secret ?? generateSecret();
+    const headers = someHeaders(input.headers);
     const record: WebhookRecord = {
       ...identity,
       name: input.name ?? new URL(input.url).host,
@@ -56,8 +57,8 @@ export class WebhookService {
       ...(input.description !== undefined && { description: input.description }),
       ...(input.metadata && { metadata: input.metadata }),
       ...(input.rateLimitPerSecond !== undefined && { rateLimitPerSecond: input.rateLimitPerSecond }),
-      credentials: await sealCredentials(this.deps.vault, identity, { secret, ...(input.headers && { headers: input.headers }) }),
-      ...(input.headers && { headerNames: Object.keys(input.headers) }),
+      credentials: await sealCredentials(this.deps.vault, identity, { secret, ...(headers && { headers }) }),
+      ...(headers && { headerNames: Object.keys(headers) }),
       version: 1,
       createdAt: now,
       updatedAt: now,
@@ -218,7 +219,7 @@ export class WebhookService {
     if (headers === undefined && !('plaintext' in previous.credentials)) return unchanged;
     const opened = await openCredentials(this.deps.vault, previous);
     const { headers: previousHeaders, ...signing } = opened;
-    const nextHeaders = headers === undefined ? previousHeaders : headers === '' || headers === null ? undefined : headers;
+    const nextHeaders = headers === undefined ? previousHeaders : headers === '' || headers === null ? undefined : someHeaders(headers);
     const headersChanged = !isDeepStrictEqual(previousHeaders, nextHeaders);
     if (!headersChanged && !('plaintext' in previous.credentials)) return unchanged;
     return {
@@ -253,3 +254,7 @@ export class WebhookService {
 }
 
 const webhookNotFound = (id: string) => new NotFoundError(`No webhook with id ${id}`);
+
+/** `{}` names no header: the same as none. */
+const someHeaders = (headers: Readonly<Record<string, string>> | undefined) =>
+  headers && Object.keys(headers).length > 0 ? headers : undefined;

@@ -30,9 +30,20 @@ def _within_recover_window(case):
     document says it in words). A well-formed `since` is moved into that window, as a client reading the
     document sends it; a malformed one stays, to be refused."""
     body = case.body
-    if isinstance(body, dict) and isinstance(body.get("since"), str) and _UTC_TIME.match(body["since"]):
+    if isinstance(body, dict) and isinstance(body.get("since"), str) and _is_utc_time(body["since"]):
         moment = datetime.now(timezone.utc) - timedelta(hours=1)
         case.body = {**body, "since": moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")}
+
+
+def _is_utc_time(value):
+    """Whether `value` is a time the document allows: its shape, and a real date and time (not 12:99)."""
+    if not _UTC_TIME.match(value):
+        return False
+    try:
+        datetime.fromisoformat(value[:19])
+    except ValueError:
+        return False
+    return True
 
 
 def _without_stray_if_match(case):

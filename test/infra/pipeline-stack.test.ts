@@ -295,11 +295,18 @@ describe('least privilege', () => {
     const emulatorStage = buildPlatform({ bundle: false, config: { emulator: { kmsEncryptionContextConditions: false } } });
     const keyStatements = (stageTemplate: Template, fn: WebhookFunction) =>
       roleStatements(stageTemplate, fn).filter((statement) => actionsOf(statement).some((action) => action.startsWith('kms:')));
-    const [emulated] = keyStatements(Template.fromStack(emulatorStage.pipeline), emulatorStage.pipeline.worker.function);
-    expect(emulated).toMatchObject({ Action: 'kms:Decrypt' });
-    expect(emulated).not.toHaveProperty('Condition');
-    const [onAws] = keyStatements(template, worker.function);
-    expect(onAws).toHaveProperty('Condition');
+    const emulated = [
+      ...keyStatements(Template.fromStack(emulatorStage.pipeline), emulatorStage.pipeline.worker.function),
+      ...keyStatements(Template.fromStack(emulatorStage.api), emulatorStage.api.functions.webhooksWrite),
+    ];
+    expect(emulated.map((statement) => [statement.Action].flat().sort())).toEqual([['kms:Decrypt'], ['kms:Decrypt', 'kms:GenerateDataKey']]);
+    for (const statement of emulated) expect(statement).not.toHaveProperty('Condition');
+    const onAws = [
+      ...keyStatements(template, worker.function),
+      ...keyStatements(Template.fromStack(platform.api), platform.api.functions.webhooksWrite),
+    ];
+    expect(onAws).toHaveLength(2);
+    for (const statement of onAws) expect(statement).toHaveProperty('Condition');
   });
 });
 

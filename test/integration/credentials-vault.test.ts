@@ -43,11 +43,16 @@ describe('the envelope vault', () => {
 
     expect(sealed).not.toContain('whsec_x');
     expect(await vault.open(sealed, 'webhook-credentials:acme/wh_1')).toBe('{"secret":"whsec_x"}');
-    await expect(vault.open(sealed, 'webhook-credentials:acme/wh_2')).rejects.toThrow();
+    await expect(vault.open(sealed, 'webhook-credentials:acme/wh_2')).rejects.toThrow('unable to authenticate data');
     const [format, key, iv, body] = sealed.split('.') as [string, string, string, string];
     const flipped = `${body.slice(0, 5)}${body[5] === 'A' ? 'B' : 'A'}${body.slice(6)}`;
-    await expect(vault.open([format, key, iv, flipped].join('.'), 'webhook-credentials:acme/wh_1')).rejects.toThrow();
+    await expect(vault.open([format, key, iv, flipped].join('.'), 'webhook-credentials:acme/wh_1')).rejects.toThrow('unable to authenticate data');
     await expect(vault.open('not sealed', 'webhook-credentials:acme/wh_1')).rejects.toThrow('not a sealed value');
+    // A value cut to a 4-byte tag (which GCM would check as such) or with another iv length is no value of the vault.
+    const short = [format, key, iv, Buffer.from(body, 'base64url').subarray(-4).toString('base64url')].join('.');
+    await expect(vault.open(short, 'webhook-credentials:acme/wh_1')).rejects.toThrow('not a sealed value');
+    const longIv = [format, key, Buffer.alloc(16).toString('base64url'), body].join('.');
+    await expect(vault.open(longIv, 'webhook-credentials:acme/wh_1')).rejects.toThrow('not a sealed value');
   });
 
   it('seals each value with its own iv under one data key, until the key is too old or has sealed its share', async () => {

@@ -163,6 +163,15 @@ describe('GET /v1/webhooks', () => {
   it('rejects a cursor it did not issue', async () => {
     expectApiError(await call('GET', '/v1/webhooks?cursor=not-a-cursor'), 400, 'validation_failed');
   });
+
+  it('refuses query parameters a route does not take, naming them, instead of ignoring them', async () => {
+    const response = await call('GET', '/v1/webhooks?limt=5&region=us-east-1');
+    expectApiError(response, 400, 'validation_failed');
+    expect(response.body.error.details).toEqual([{ path: 'query.limt', message: expect.stringContaining('region, limit, cursor') }]);
+    const created = await createWebhook();
+    expectApiError(await call('GET', `/v1/webhooks/${created.id}?limit=5`), 400, 'validation_failed');
+    expect((await call('GET', '/v1/webhooks?limit=5&region=us-east-1')).status).toBe(200);
+  });
 });
 
 describe('GET /v1/webhooks/{id} and its secret', () => {

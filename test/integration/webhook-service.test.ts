@@ -290,7 +290,7 @@ describe('credentials at rest', () => {
         ExpressionAttributeValues: { ':moved': credentials },
       }),
     );
-    await expect(serviceOver().getSecret(second.tenantId, second.id)).rejects.toThrow();
+    await expect(serviceOver().getSecret(second.tenantId, second.id)).rejects.toThrow('unable to authenticate data');
     expect(await serviceOver().getSecret(first.tenantId, first.id)).toBe(first.secret);
   });
 
@@ -328,6 +328,28 @@ describe('credentials at rest', () => {
     expect(item).not.toHaveProperty('previousSecrets');
     expect(JSON.stringify(item)).not.toContain(SECRET);
     expect(await read({ tenantId, id })).toMatchObject({ secret: SECRET, previousSecrets: [previous], description: 'touched', version: 2 });
+
+    // A writer from before encryption (an old container during a deploy) rotates: its plaintext, newer than the
+    // sealed value beside it, is what counts, and the next rotation seals it and removes it.
+    const rotatedByOldCode = 'whsec_D3GWtCRJisdDimJNW+c6tTZTqpc8pEAABBBB';
+    await store.db.send(
+      new UpdateCommand({
+        TableName: store.tableName,
+        Key: itemKeys.webhook(tenantId, id),
+        UpdateExpression: 'SET secret = :secret, version = :three',
+        ExpressionAttributeValues: { ':secret': rotatedByOldCode, ':three': 3 },
+      }),
+    );
+    expect(await serviceOver().getSecret(tenantId, id)).toBe(rotatedByOldCode);
+    const rotated = await serviceOver().rotateSecret(tenantId, id, undefined);
+    const after = await rawItem({ tenantId, id });
+    expect(after).not.toHaveProperty('secret');
+    expect(JSON.stringify(after)).not.toContain(rotatedByOldCode);
+    expect(await read({ tenantId, id })).toMatchObject({
+      secret: rotated.secret,
+      previousSecrets: [{ secret: rotatedByOldCode }],
+      version: 4,
+    });
   });
 
   it('keep the headers write-only: PATCH replaces them all, null removes them, the changes name them only', async () => {
@@ -346,6 +368,12 @@ describe('credentials at rest', () => {
     const same = await service.update(tenantId, id, { headers: { Authorization: 'Bearer next', 'X-Tenant': 'acme' } });
     expect(same.value.changes).toEqual({});
     expect(same.version).toBe(replaced.version);
+
+    const emptied = await service.update(tenantId, id, { headers: {} });
+    expect(emptied.value.changes).toEqual({ headers: { from: ['Authorization', 'X-Tenant'], to: null } });
+    expect(emptied.value.webhook).not.toHaveProperty('headerNames');
+    expect((await service.update(tenantId, id, { headers: {} })).value.changes).toEqual({});
+    await service.update(tenantId, id, { headers: { Authorization: 'Bearer next', 'X-Tenant': 'acme' } });
 
     const removed = await service.update(tenantId, id, { headers: null });
     expect(removed.value.changes).toEqual({ headers: { from: ['Authorization', 'X-Tenant'], to: null } });

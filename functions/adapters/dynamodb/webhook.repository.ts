@@ -512,11 +512,16 @@ const changesOf = (previous: WebhookRecord, next: WebhookRecord) => {
   };
 };
 
+/**
+ * Plaintext attributes win over a sealed value beside them: only a writer from before encryption (an old container
+ * during a deploy) writes them, and it writes them after, never before, the value was sealed. The next write then
+ * seals them and removes them.
+ */
 const fromItem = (item: Record<string, unknown>): WebhookRecord => {
   const { pk: _pk, sk: _sk, credentials, secret, previousSecrets, ...attributes } = item;
   const stored: StoredCredentials =
-    typeof credentials === 'string'
-      ? { sealed: credentials }
-      : { plaintext: { secret, ...(previousSecrets !== undefined && { previousSecrets }) } as WebhookCredentials };
+    typeof secret === 'string'
+      ? { plaintext: { secret, ...(previousSecrets !== undefined && { previousSecrets }) } as WebhookCredentials }
+      : { sealed: String(credentials) };
   return { ...attributes, credentials: stored } as unknown as WebhookRecord;
 };

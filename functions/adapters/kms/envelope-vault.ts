@@ -19,7 +19,12 @@ export interface DataKeyLimits {
   readonly maxOpenKeys: number;
 }
 
-export const DEFAULT_DATA_KEY_LIMITS: DataKeyLimits = { maxAgeMs: 15 * 60_000, maxSeals: 10_000, maxOpenKeys: 100 };
+/**
+ * Each write-API container makes a data key per `maxAgeMs`, so a worker meets many: 10,000 decrypted keys (32 bytes
+ * each, with their ~250-character encrypted form as the cache key, under 3 MB) keep it at one Decrypt per data key
+ * per `maxAgeMs`, not one per delivery.
+ */
+export const DEFAULT_DATA_KEY_LIMITS: DataKeyLimits = { maxAgeMs: 15 * 60_000, maxSeals: 10_000, maxOpenKeys: 10_000 };
 
 const FORMAT = 'v1';
 const IV_BYTES = 12;
@@ -51,17 +56,21 @@ export class EnvelopeVault implements CredentialsVault {
   async seal(plaintext: string, context: string): Promise<string> {
     const { plaintext: key, encrypted } = await this.sealingKey();
     const iv = randomBytes(IV_BYTES);
-    const cipher = createCipheriv('aes-256-gcm', key, iv).setAAD(Buffer.from(context, 'utf8'));
+    const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES }).setAAD(Buffer.from(context, 'utf8'));
     const sealed = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final(), cipher.getAuthTag()]);
     return [FORMAT, Buffer.from(encrypted).toString('base64url'), iv.toString('base64url'), sealed.toString('base64url')].join('.');
   }
 
   async open(sealed: string, context: string): Promise<string> {
-    const [format, encryptedKey, iv, body, ...rest] = sealed.split('.');
-    if (format !== FORMAT || !encryptedKey || !iv || !body || rest.length > 0) throw new Error('not a sealed value of this vault');
+    const [format, encryptedKey, ivText, body, ...rest] = sealed.split('.');
+    const iv = Buffer.from(ivText ?? '', 'base64url');
+    const bytes = Buffer.from(body ?? '', 'base64url');
+    // The whole tag, always: GCM would check a truncated one, which is far easier to forge.
+    if (format !== FORMAT || !encryptedKey || iv.length !== IV_BYTES || bytes.length < TAG_BYTES || rest.length > 0) {
+      throw new Error('not a sealed value of this vault');
+    }
     const key = await this.openingKey(encryptedKey);
-    const bytes = Buffer.from(body, 'base64url');
-    const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'))
+    const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES })
       .setAAD(Buffer.from(context, 'utf8'))
       .setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
     return Buffer.concat([decipher.update(bytes.subarray(0, bytes.length - TAG_BYTES)), decipher.final()]).toString('utf8');

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { encodeTime } from 'ulid';
 
-const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+/** The digits of a ULID: Crockford's base 32. */
+export const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
 /**
  * The id of the delivery of one event to one webhook: a ULID whose time is the event's and whose randomness is

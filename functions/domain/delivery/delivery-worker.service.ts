@@ -219,6 +219,12 @@ export class DeliveryWorker {
       this.deps.logger.info('delivery stopped', { ...fields, reason: lastError });
       return { kind: 'done' };
     }
+    // Credentials that cannot be opened (the key service unreachable) fail the job before anything is sent or
+    // taken (the circuit's probe), and the claim is given up so that the message's next receive can make the attempt.
+    const credentials = await openCredentials(this.deps.vault, webhook).catch(async (error: unknown) => {
+      await this.deps.deliveries.releaseClaim(key, job.attempt);
+      throw error;
+    });
     // The probe is taken only by a job that makes its attempt: one dropped as a duplicate, parked or throttled
     // above would hold the probe's lease with no request, and keep the circuit from closing until it lapsed.
     const probing = circuit !== undefined;
@@ -241,12 +247,6 @@ export class DeliveryWorker {
         return this.queueForSlot(job, webhook, sendAt, now);
       }
     }
-    // Credentials that cannot be opened (the key service unreachable) fail the job before anything is sent, and the
-    // claim is given up so that the message's next receive can make the attempt.
-    const credentials = await openCredentials(this.deps.vault, webhook).catch(async (error: unknown) => {
-      await this.deps.deliveries.releaseClaim(key, job.attempt);
-      throw error;
-    });
     const body = JSON.stringify(job.event);
     const timestampSeconds = Math.floor(now.getTime() / 1000);
     // The shared lane's requests have a deadline; the slow lane's wait for the sender's timeout.

@@ -52,6 +52,11 @@ export const createApiHandler = (options: { operations: Operations; region: stri
       if (!operation) throw httpErrors.routeNotFound();
 
       const query = definedValues(event.queryStringParameters);
+      // As the OpenAPI document says: a parameter a route does not take is refused, not ignored (a misspelt `limit`
+      // would otherwise silently give the default page).
+      const known = ['region', ...Object.keys(match.route.query?.shape ?? {})];
+      const unknown = Object.keys(query).filter((name) => !known.includes(name));
+      if (unknown.length > 0) throw httpErrors.unknownQueryParameters(unknown, known);
       const requestedRegion = query.region;
       if (requestedRegion !== undefined && requestedRegion !== options.region) {
         throw httpErrors.invalidRegion(requestedRegion, options.region);

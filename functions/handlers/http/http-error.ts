@@ -33,6 +33,13 @@ export const httpErrors = {
     new HttpError(400, 'invalid_region', 'Invalid Region', [
       { path: 'region', message: `this deployment serves region ${actual}, not ${requested}` },
     ]),
+  unknownQueryParameters: (unknown: readonly string[], known: readonly string[]) =>
+    new HttpError(
+      400,
+      'validation_failed',
+      'Request validation failed',
+      unknown.map((name) => ({ path: `query.${name}`, message: `unknown query parameter; this route takes ${known.join(', ')}` })),
+    ),
   invalidIfMatch: () =>
     new HttpError(400, 'validation_failed', 'Request validation failed', [
       { path: 'if-match', message: 'must be an ETag returned by this API, e.g. "3"' },
