@@ -94,7 +94,8 @@ const Headers = recordOf(HeaderName, HeaderValue, MAX_WEBHOOK_HEADERS, 'headers'
   )
   .meta({ example: { Authorization: 'Bearer 3f9c…' } })
   .describe(
-    `Request headers sent with every delivery, e.g. the endpoint's own authentication (at most ${MAX_WEBHOOK_HEADERS}). ` +
+    `Request headers sent with every delivery, e.g. the endpoint's own authentication (at most ${MAX_WEBHOOK_HEADERS}; ` +
+      'names must differ in more than letter case). ' +
       'Values are write-only: they are stored encrypted and the API only ever returns the names (`headerNames`).',
   );
 
