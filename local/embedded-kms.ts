@@ -1,7 +1,8 @@
-import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gcmOpen, gcmSeal, IV_BYTES } from '../functions/adapters/kms/aes-gcm.js';
 import type { EmbeddedService, ServiceResponse } from './in-process-transport.js';
 import { isJsonObject } from './put-events.js';
 
@@ -13,8 +14,6 @@ interface KeyMaterial {
 }
 
 const BLOB_PREFIX = Buffer.from('lkms1');
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
 
 /**
  * KMS for local mode: one symmetric key, whose material is kept in a key file under the data folder (created with
@@ -41,24 +40,18 @@ export const createEmbeddedKms = (options: { keyFile?: string; region: string; a
       return kmsError('ValidationException', 'Please specify either KeySpec (AES_128 or AES_256) or NumberOfBytes (1-1024)');
     }
     const dataKey = randomBytes(bytes);
-    const iv = randomBytes(IV_BYTES);
-    const cipher = createCipheriv('aes-256-gcm', material, iv).setAAD(additionalData(input.EncryptionContext));
-    const blob = Buffer.concat([BLOB_PREFIX, iv, cipher.update(dataKey), cipher.final(), cipher.getAuthTag()]);
+    const { iv, sealed } = gcmSeal(material, dataKey, additionalData(input.EncryptionContext));
+    const blob = Buffer.concat([BLOB_PREFIX, iv, sealed]);
     return kmsAnswer({ KeyId: keyArn, Plaintext: dataKey.toString('base64'), CiphertextBlob: blob.toString('base64') });
   };
 
   const decrypt = (input: Record<string, unknown>): ServiceResponse => {
     if (!sameKey(input.KeyId)) return kmsError('IncorrectKeyException', 'The key ID in the request does not identify the key that encrypted the ciphertext');
     const blob = Buffer.from(typeof input.CiphertextBlob === 'string' ? input.CiphertextBlob : '', 'base64');
-    const body = blob.subarray(BLOB_PREFIX.length + IV_BYTES);
-    if (!blob.subarray(0, BLOB_PREFIX.length).equals(BLOB_PREFIX) || body.length <= TAG_BYTES) {
-      return kmsError('InvalidCiphertextException', '');
-    }
+    if (!blob.subarray(0, BLOB_PREFIX.length).equals(BLOB_PREFIX)) return kmsError('InvalidCiphertextException', '');
     try {
-      const decipher = createDecipheriv('aes-256-gcm', material, blob.subarray(BLOB_PREFIX.length, BLOB_PREFIX.length + IV_BYTES))
-        .setAAD(additionalData(input.EncryptionContext))
-        .setAuthTag(body.subarray(body.length - TAG_BYTES));
-      const dataKey = Buffer.concat([decipher.update(body.subarray(0, body.length - TAG_BYTES)), decipher.final()]);
+      const ivEnd = BLOB_PREFIX.length + IV_BYTES;
+      const dataKey = gcmOpen(material, blob.subarray(BLOB_PREFIX.length, ivEnd), blob.subarray(ivEnd), additionalData(input.EncryptionContext));
       return kmsAnswer({ KeyId: keyArn, Plaintext: dataKey.toString('base64'), EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' });
     } catch {
       return kmsError('InvalidCiphertextException', ''); // another key, another context, or altered

@@ -1,5 +1,5 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { Clock, CredentialsVault } from '../../domain/ports.js';
+import { gcmOpen, gcmSeal } from './aes-gcm.js';
 
 /** Where data keys come from: KMS (`KmsDataKeys`). */
 export interface DataKeySource {
@@ -27,8 +27,6 @@ export interface DataKeyLimits {
 export const DEFAULT_DATA_KEY_LIMITS: DataKeyLimits = { maxAgeMs: 15 * 60_000, maxSeals: 10_000, maxOpenKeys: 10_000 };
 
 const FORMAT = 'v1';
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
 
 interface SealingKey {
   readonly key: Promise<{ readonly plaintext: Uint8Array; readonly encrypted: Uint8Array }>;
@@ -55,25 +53,18 @@ export class EnvelopeVault implements CredentialsVault {
 
   async seal(plaintext: string, context: string): Promise<string> {
     const { plaintext: key, encrypted } = await this.sealingKey();
-    const iv = randomBytes(IV_BYTES);
-    const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES }).setAAD(Buffer.from(context, 'utf8'));
-    const sealed = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final(), cipher.getAuthTag()]);
+    const { iv, sealed } = gcmSeal(key, Buffer.from(plaintext, 'utf8'), Buffer.from(context, 'utf8'));
     return [FORMAT, Buffer.from(encrypted).toString('base64url'), iv.toString('base64url'), sealed.toString('base64url')].join('.');
   }
 
   async open(sealed: string, context: string): Promise<string> {
-    const [format, encryptedKey, ivText, body, ...rest] = sealed.split('.');
-    const iv = Buffer.from(ivText ?? '', 'base64url');
-    const bytes = Buffer.from(body ?? '', 'base64url');
-    // The whole tag, always: GCM would check a truncated one, which is far easier to forge.
-    if (format !== FORMAT || !encryptedKey || iv.length !== IV_BYTES || bytes.length < TAG_BYTES || rest.length > 0) {
+    const [format, encryptedKey, iv, body, ...rest] = sealed.split('.');
+    if (format !== FORMAT || !encryptedKey || iv === undefined || body === undefined || rest.length > 0) {
       throw new Error('not a sealed value of this vault');
     }
     const key = await this.openingKey(encryptedKey);
-    const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES })
-      .setAAD(Buffer.from(context, 'utf8'))
-      .setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
-    return Buffer.concat([decipher.update(bytes.subarray(0, bytes.length - TAG_BYTES)), decipher.final()]).toString('utf8');
+    const opened = gcmOpen(key, Buffer.from(iv, 'base64url'), Buffer.from(body, 'base64url'), Buffer.from(context, 'utf8'));
+    return opened.toString('utf8');
   }
 
   private sealingKey() {
